@@ -1,0 +1,1 @@
+"""Shared library of the DataPerf suite: I/O, downloads, validation, metrics, plots, entrypoint."""

@@ -1,0 +1,186 @@
+"""Reading and writing the suite's files: atomic writes, earlier results kept, hashes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from .errors import DataPerfError, ValidationError
+
+ARCHIVE_DIR = "previous"
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _archive(path: Path) -> Path:
+    """Move an existing file aside to <dir>/previous/<UTC stamp>/<name> so nothing is lost."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(path.stat().st_mtime))
+    target_dir = path.parent / ARCHIVE_DIR / stamp
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    n = 1
+    while target.exists():
+        target = target_dir / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> Path:
+    """Write via a temporary file in the same folder and rename it into place.
+
+    A reader never sees a half-written file.  When the file exists with other content and
+    keep_previous is set, the old version is moved to previous/<stamp>/ first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        if path.read_bytes() == data:
+            return path
+        if keep_previous:
+            _archive(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str, keep_previous: bool = True) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"), keep_previous)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars/arrays and paths to JSON/YAML-friendly Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: str | Path, data: Any, keep_previous: bool = True) -> Path:
+    return write_text(path, json.dumps(_plain(data), indent=1, allow_nan=False) + "\n", keep_previous)
+
+
+def write_yaml(path: str | Path, data: Any, keep_previous: bool = True) -> Path:
+    return write_text(path, yaml.safe_dump(_plain(data), sort_keys=False), keep_previous)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(path, None, "file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(path, f"line {getattr(exc, 'lineno', '?')}", f"not valid JSON ({exc})") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(path, None, "file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValidationError(path, None, f"not valid YAML ({exc})") from None
+
+
+def write_parquet(path: str | Path, columns: dict[str, Any]) -> Path:
+    """Write columns to parquet atomically; 2-D float arrays become list<float32> columns."""
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray) and values.ndim == 2:
+            flat = pa.array(np.ascontiguousarray(values).ravel())
+            arrays[name] = pa.FixedSizeListArray.from_arrays(flat, values.shape[1]).cast(
+                pa.list_(flat.type))
+        else:
+            arrays[name] = pa.array(values)
+    table = pa.table(arrays)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return write_bytes_atomic(path, sink.getvalue().to_pybytes(), keep_previous=False)
+
+
+def read_parquet(path: str | Path, columns: list[str]) -> pa.Table:
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(path, None, "file not found")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise ValidationError(path, f"columns {missing}", f"required columns missing (has {table.column_names})")
+    return table.select(columns)
+
+
+def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32) -> np.ndarray:
+    """A list-of-floats column as an (N, D) array, checking every row has the same length."""
+    column = table.column(name).combine_chunks()
+    if len(column) == 0:
+        return np.zeros((0, 0), dtype=dtype)
+    if pa.types.is_fixed_size_list(column.type):
+        width = column.type.list_size
+        values = column.flatten()
+    elif pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        lengths = column.value_lengths().to_numpy(zero_copy_only=False)
+        width = int(lengths[0])
+        if column.null_count or np.any(lengths != width):
+            bad = int(np.argmax(lengths != width)) if np.any(lengths != width) else 0
+            raise ValidationError(path, f"row {bad} of column '{name}'",
+                                  f"every row must hold {width} numbers")
+        values = column.flatten()
+    else:
+        raise ValidationError(path, f"column '{name}'", f"must be a list of numbers, found {column.type}")
+    array = np.array(values.to_numpy(zero_copy_only=False), dtype=dtype)  # a writable copy
+    if array.size != len(column) * width:
+        raise ValidationError(path, f"column '{name}'", "null values are not allowed")
+    return array.reshape(len(column), width)
+
+
+def copy_if_missing(source: Path, target: Path) -> bool:
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return True
+
+
+def require_dir(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise DataPerfError(f"{path}: {what} folder not found")
+    return path

@@ -1,0 +1,202 @@
+"""The shared library: atomic I/O, parameters, metrics, safe extraction, hash-checked downloads."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from functools import partial
+
+import numpy as np
+import pytest
+
+from common import io as dio
+from common.download import extract_archive, fetch, find_folder_with
+from common.errors import DataPerfError, ValidationError
+from common.metrics import summarize
+from common.parameters import Parameters
+from common.runrecord import run_record
+
+DEFAULTS = {"seed": 0, "name": "x", "ratio": 0.5, "flag": False, "items": [1], "group": {"depth": 3}}
+
+
+def test_atomic_write_keeps_the_previous_version(tmp_path):
+    path = tmp_path / "r.json"
+    dio.write_json(path, {"a": 1})
+    dio.write_json(path, {"a": 1})  # same content: nothing to archive
+    assert not (tmp_path / "previous").exists()
+    dio.write_json(path, {"a": 2})
+    assert dio.read_json(path) == {"a": 2}
+    (old,) = (tmp_path / "previous").rglob("r.json")
+    assert dio.read_json(old) == {"a": 1}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_json_is_plain_and_finite(tmp_path):
+    dio.write_json(tmp_path / "a.json", {"x": np.float32(0.5), "y": np.arange(2)})
+    assert dio.read_json(tmp_path / "a.json") == {"x": 0.5, "y": [0, 1]}
+    with pytest.raises(ValueError):
+        dio.write_json(tmp_path / "b.json", {"x": float("nan")})
+
+
+def test_read_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(ValidationError, match="bad.json: line 1: not valid JSON"):
+        dio.read_json(tmp_path / "bad.json")
+    with pytest.raises(ValidationError, match="nope.yaml: file not found"):
+        dio.read_yaml(tmp_path / "nope.yaml")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ValidationError, match="not a readable parquet"):
+        dio.read_parquet(tmp_path / "bad.parquet", ["a"])
+
+
+def test_parquet_matrix_round_trip_and_ragged_rows(tmp_path):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    dio.write_parquet(tmp_path / "m.parquet", {"encoding": x, "label": [0, 1, 0]})
+    table = dio.read_parquet(tmp_path / "m.parquet", ["encoding", "label"])
+    np.testing.assert_array_equal(dio.matrix_column(table, "encoding", "m"), x)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"encoding": [[1.0, 2.0], [3.0]]}), tmp_path / "r.parquet")
+    with pytest.raises(ValidationError, match="row 1 of column 'encoding': every row must hold 2 numbers"):
+        dio.matrix_column(dio.read_parquet(tmp_path / "r.parquet", ["encoding"]), "encoding", "r.parquet")
+    with pytest.raises(ValidationError, match="required columns missing"):
+        dio.read_parquet(tmp_path / "m.parquet", ["filename"])
+
+
+def _params(tmp_path, text):
+    (tmp_path / "p.yaml").write_text(text)
+    return Parameters.load(tmp_path / "p.yaml", DEFAULTS)
+
+
+def test_parameters_merge_and_check(tmp_path):
+    p = _params(tmp_path, "seed: 3\ngroup: {depth: 4.0}\n")
+    assert p.get("seed") == 3 and p.get("group.depth") == 4 and p.get("name") == "x"
+    for text, message in [("sede: 1", "parameter 'sede': unknown parameter"),
+                          ("group: {dpth: 1}", "parameter 'group.dpth': unknown parameter"),
+                          ("seed: abc", "parameter 'seed': must be a number"),
+                          ("seed: 1.5", "must be a whole number"),
+                          ("flag: 1", "must be true or false"),
+                          ("items: 3", "must be a list"),
+                          ("group: 3", "must be a mapping"),
+                          ("- a", "must be a YAML mapping"),
+                          ("a: [", "not valid YAML")]:
+        with pytest.raises(ValidationError, match=message):
+            _params(tmp_path, text)
+    with pytest.raises(ValidationError, match=r"p.yaml: parameter 'ratio': must be <= 0.4"):
+        p.get("ratio", maximum=0.4)
+    with pytest.raises(ValidationError, match="must be one of"):
+        p.get("name", choices=["y"])
+
+
+def test_summarize_hand_computed():
+    s = summarize([1.0, 2.0, 3.0])
+    assert s["mean"] == 2.0 and s["std"] == 1.0 and s["n"] == 3
+    half = 4.302652729911275 / np.sqrt(3)  # t(0.975, 2)
+    assert s["ci95_low"] == pytest.approx(2 - half) and s["ci95_high"] == pytest.approx(2 + half)
+    assert summarize([0.25]) == {"n": 1, "mean": 0.25, "std": 0.0, "ci95_low": 0.25, "ci95_high": 0.25}
+
+
+def test_run_record_has_versions_hashes_and_parameters(tmp_path):
+    (tmp_path / "f.txt").write_text("hello")
+    record = run_record("evaluate", {"seed": 1}, [tmp_path / "f.txt"], relative_to=tmp_path, device="cpu")
+    assert record["inputs_sha256"] == {"f.txt": hashlib.sha256(b"hello").hexdigest()}
+    assert record["packages"]["numpy"] and record["parameters"] == {"seed": 1} and record["device"] == "cpu"
+
+
+# --------------------------------------------------------------- archives
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_extract_zip_and_find_nested_layout(tmp_path):
+    archive = _zip(tmp_path / "a.zip", {"top/embeddings/x.parquet": b"1", "top/data/y.csv": b"2", "top/ünï.txt": b"3"})
+    out = extract_archive(archive, tmp_path / "out")
+    assert (out / "top" / "ünï.txt").read_bytes() == b"3"
+    assert find_folder_with(out, ["embeddings", "data"]) == out / "top"
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt"])
+def test_extract_refuses_path_escapes(tmp_path, name):
+    archive = _zip(tmp_path / "a.zip", {name: b"x"})
+    with pytest.raises(ValidationError, match="must stay inside the target folder"):
+        extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def _tar(path, add):
+    with tarfile.open(path, "w:gz") as tf:
+        add(tf)
+    return path
+
+
+def test_extract_refuses_links_out_of_the_target(tmp_path):
+    def add(tf):
+        info = tarfile.TarInfo("link")
+        info.type, info.linkname = tarfile.SYMTYPE, "../../etc"
+        tf.addfile(info)
+    with pytest.raises(ValidationError, match="symbolic link points outside"):
+        extract_archive(_tar(tmp_path / "a.tar.gz", add), tmp_path / "out")
+
+    def add_inside(tf):
+        data = b"ok"
+        info = tarfile.TarInfo("d/file.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("d/alias")
+        link.type, link.linkname = tarfile.SYMTYPE, "file.txt"
+        tf.addfile(link)
+    out = extract_archive(_tar(tmp_path / "b.tar.gz", add_inside), tmp_path / "out2")
+    assert (out / "d" / "alias").read_bytes() == b"ok"
+
+
+def test_extract_refuses_zip_symlinks_and_non_archives(tmp_path):
+    with zipfile.ZipFile(tmp_path / "l.zip", "w") as zf:
+        info = zipfile.ZipInfo("link")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ValidationError, match="links are not allowed"):
+        extract_archive(tmp_path / "l.zip", tmp_path / "out")
+    (tmp_path / "plain.bin").write_bytes(b"nothing")
+    with pytest.raises(ValidationError, match="not a zip or tar archive"):
+        extract_archive(tmp_path / "plain.bin", tmp_path / "out")
+
+
+# --------------------------------------------------------------- downloads over loopback
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base url)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_checks_the_hash(http_folder, tmp_path, capsys):
+    root, url = http_folder
+    (root / "f.bin").write_bytes(b"payload")
+    digest = hashlib.sha256(b"payload").hexdigest()
+    got = fetch(f"{url}/f.bin", digest, tmp_path / "dl", "f.bin")
+    assert got.read_bytes() == b"payload"
+    with pytest.raises(DataPerfError, match="download rejected"):
+        fetch(f"{url}/f.bin", "0" * 64, tmp_path / "dl2", "f.bin")
+    assert not (tmp_path / "dl2" / "f.bin").exists()
+    with pytest.raises(DataPerfError, match="no sha256 given"):
+        fetch(f"{url}/f.bin", "", tmp_path / "dl3", "f.bin")
+    fetch(f"{url}/f.bin", "any", tmp_path / "dl4", "f.bin")
+    assert digest in capsys.readouterr().out
+    with pytest.raises(DataPerfError, match="download failed"):
+        fetch(f"{url}/missing.bin", "any", tmp_path / "dl5", "m.bin")

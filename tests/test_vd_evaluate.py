@@ -1,0 +1,80 @@
+"""evaluate end to end against the naive original on the same files, and the exact shortcuts."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vision_debugging import config
+from vision_debugging.data import load_task, task_files
+from vision_debugging.evaluate import evaluate
+
+from conftest import evaluate_args, make_workspace
+from original_reference import naive_curve
+
+ONE_TASK = {"data": {"tasks": ["09j2d-flipped"], "scale": 0.1}, "evaluate": {"workers": 1}}
+
+
+def _task(ws):
+    params = config.load(ws / "parameters.yaml")
+    sizes = config.split_sizes(params)
+    return load_task(task_files(ws / "embeddings", ws / "data", "09j2d-flipped", 0.3, sizes), sizes)
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_scores_equal_the_naive_original(tmp_path, compat):
+    ws = tmp_path / "ws"
+    make_workspace(ws, {**ONE_TASK, "evaluate": {"workers": 2, "compat": compat}})
+    task = _task(ws)
+    n = len(task.train.y)
+    rng = np.random.default_rng(3)
+    wrong = np.flatnonzero(task.train.y != task.clean_y)
+    right = np.flatnonzero(task.train.y == task.clean_y)
+    files = {"random": rng.permutation(n), "oracle": np.concatenate([wrong, right]),
+             "worst": np.concatenate([right, wrong])}
+    if compat:  # what only the original accepts: short lists, duplicates, the one-line loophole
+        files.update({"short": wrong[:3], "dupes": np.concatenate([wrong[:2], wrong[:2], right]), "oneline": right[:1]})
+    for method, order in files.items():
+        (ws / "submissions" / f"09j2d-flipped_{method}.txt").write_text("\n".join(map(str, order)))
+    evaluate(**evaluate_args(ws))
+    result = json.loads((ws / "results" / "09j2d-flipped_evaluation.json").read_text())
+    for method, order in files.items():
+        before, accs, fraction = naive_curve(task.files.train, task.files.test, task.files.groundtruth,
+                                             [f"{i}\n" for i in order], n)
+        ours = [e["accuracy"] for e in result["submitted_evaluations"] if e["submission"] == method]
+        assert ours == accs, method
+        assert result["auc_score"][method]["fraction_fixes"] == fraction, method
+        assert result["before_acc"] == before
+    if compat:
+        assert result["scores"]["oneline"]["fraction_fixes"] == 0.0  # the loophole, reproduced
+    else:
+        assert result["scores"]["oracle"]["fraction_fixes"] <= result["scores"]["worst"]["fraction_fixes"]
+
+
+def test_results_record_run_and_keep_earlier_results(tmp_path):
+    ws = tmp_path / "ws"
+    make_workspace(ws, ONE_TASK)
+    n = len(_task(ws).train.y)
+    (ws / "submissions" / "09j2d-flipped_a.txt").write_text("\n".join(map(str, range(n))) + "\n")
+    (ws / "submissions" / "time_09j2d-flipped_a.txt").write_text("1.5")
+    evaluate(**evaluate_args(ws))
+    first = json.loads((ws / "results" / "09j2d-flipped_evaluation.json").read_text())
+    assert first["run"]["packages"]["torch"].startswith("2.13.0")
+    assert "submissions/09j2d-flipped_a.txt" in first["run"]["inputs_sha256"]
+    assert first["scores"]["a"]["seconds"] == 1.5
+    (ws / "submissions" / "09j2d-flipped_a.txt").write_text("\n".join(map(str, reversed(range(n)))) + "\n")
+    evaluate(**evaluate_args(ws))
+    archived = list((ws / "results" / "previous").rglob("09j2d-flipped_evaluation.json"))
+    assert len(archived) == 1
+    assert json.loads(archived[0].read_text())["scores"] == first["scores"]
+
+
+def test_same_inputs_same_scores(tmp_path):
+    ws = tmp_path / "ws"
+    make_workspace(ws, ONE_TASK)
+    n = len(_task(ws).train.y)
+    (ws / "submissions" / "09j2d-flipped_a.txt").write_text("\n".join(map(str, np.random.default_rng(1).permutation(n))))
+    one = evaluate(**evaluate_args(ws))
+    two = evaluate(**evaluate_args(ws))
+    assert one == two

@@ -1,0 +1,220 @@
+"""The evaluate task: replay each ranking one fix at a time and score the fraction of fixes.
+
+The original retrains the frozen model after every one of the N fixes.  The model depends
+only on the training labels, so here every distinct label state is trained once:
+  * a fix of a row whose label was already right changes nothing, so the previous
+    accuracy is reused (about 70% of the steps at 30% noise);
+  * states shared by several submissions (no fix yet, everything fixed) are trained once;
+  * the remaining trainings run in parallel processes (one thread each) or on the GPU.
+All of this is exact: the accuracies, and so the scores, are those of the full replay.
+
+Score (lower is better): with acc_k the rounded test accuracy after fixing the first k
+ranked rows, fraction_fixes = (min{k : acc_k >= ratio * reference} - 1) / N, where the
+reference is the accuracy on the fully corrected labels (compat: the submission's own last
+point, which is the same number for a valid submission).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common import metrics
+from common.errors import DataPerfError
+from common.io import write_json, write_text
+from common.parallel import parallel_map
+from common.runrecord import run_record
+
+from . import config
+from .data import TaskData, load_task, task_files
+from .model import FrozenClassifier
+from .submission import find_submissions, parse_submission, read_time
+
+State = frozenset  # rows whose label differs from the noisy one
+
+
+def fix_steps(order: np.ndarray, noisy: np.ndarray, clean: np.ndarray, steps: int) -> list[tuple[int, State]]:
+    """(fixes counted, label state) after each of the first `steps` fixes, as the original counts them.
+
+    Fixing the first k entries of `order` sets those rows to their verified label.  The state
+    only grows when a fixed row's label really changes, so equal states are the same object.
+    """
+    changed: set[int] = set()
+    state: State = frozenset()
+    out = []
+    for k in range(1, steps + 1):
+        if k <= len(order):
+            row = int(order[k - 1])
+            if noisy[row] != clean[row] and row not in changed:
+                changed.add(row)
+                state = frozenset(changed)
+        out.append((min(k, len(order)), state))
+    return out
+
+
+def labels_for(state: State, noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    labels = noisy.copy()
+    if state:
+        rows = np.fromiter(state, dtype=np.int64)
+        labels[rows] = clean[rows]
+    return labels
+
+
+# Data the training jobs read; filled before the worker processes fork, so it is shared, not pickled.
+_TASKS: dict[str, TaskData] = {}
+
+
+def _train_and_score(job: tuple[str, State, str]) -> float:
+    data_id, state, device = job
+    task = _TASKS[data_id]
+    labels = labels_for(state, task.train.y, task.clean_y)
+    model = FrozenClassifier(device).fit(task.train.x, labels)
+    return model.accuracy(task.test.x, task.test.y)
+
+
+def fraction_of_fixes(accuracies: list[float], reference: float, ratio: float) -> tuple[float, int]:
+    """(fraction, first k) for the first step whose accuracy reaches ratio * reference."""
+    target = ratio * reference
+    for index, accuracy in enumerate(accuracies):
+        if accuracy >= target:
+            return index / len(accuracies), index + 1
+    return 1.0, len(accuracies) + 1  # unreachable target: counted as needing every fix and more
+
+
+@dataclass
+class MethodResult:
+    method: str
+    steps: list[tuple[int, State]]
+    seconds: float | None
+
+
+def resolve_device(name: str) -> str:
+    import torch
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DataPerfError("parameter evaluate.device is 'cuda' but no CUDA device is available")
+    return name
+
+
+def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
+             submission_folder: Path, results_folder: Path) -> dict:
+    params = config.load(parameters_file)
+    compat = params.get("evaluate.compat")
+    ratio = params.get("evaluate.target_ratio")
+    device = resolve_device(params.get("evaluate.device"))
+    data_ids = params.get("data.tasks")
+    sizes = config.split_sizes(params)
+    noise = params.get("data.noise_level")
+
+    submissions = find_submissions(Path(submission_folder), data_ids, compat)
+    tasks = {}
+    for data_id in data_ids:
+        files = task_files(embedding_folder, groundtruth_folder, data_id, noise, sizes)
+        tasks[data_id] = load_task(files, sizes, val=False)
+
+    # Parse every file first, so a bad file stops the run before any training.
+    per_task: dict[str, list[MethodResult]] = {d: [] for d in data_ids}
+    for sub in submissions:
+        task = tasks[sub.data_id]
+        n = len(task.train.y)
+        order = parse_submission(sub.path, n, compat)
+        steps = fix_steps(order, task.train.y, task.clean_y, n)
+        per_task[sub.data_id].append(MethodResult(sub.method, steps, read_time(sub.time_path)))
+
+    # Every distinct label state, trained once.
+    jobs: list[tuple[str, State, str]] = []
+    seen: set[tuple[str, State]] = set()
+    for data_id, results in per_task.items():
+        task = tasks[data_id]
+        everything = frozenset(np.flatnonzero(task.train.y != task.clean_y).tolist())
+        wanted = [frozenset(), everything] + [state for r in results for _, state in r.steps]
+        for state in wanted:
+            if (data_id, state) not in seen:
+                seen.add((data_id, state))
+                jobs.append((data_id, state, device))
+    _TASKS.clear()
+    _TASKS.update(tasks)
+    started = time.perf_counter()
+    workers = 1 if device == "cuda" else params.get("evaluate.workers")
+    accuracies = parallel_map(_train_and_score, jobs, workers, progress="retraining")
+    elapsed = time.perf_counter() - started
+    accuracy_of = {(d, s): a for (d, s, _), a in zip(jobs, accuracies)}
+    replayed = sum(len(r.steps) for rs in per_task.values() for r in rs)
+    print(f"evaluate: {len(jobs)} trainings replace {replayed} replayed fixes "
+          f"({len(submissions)} submission files) in {elapsed:.1f} s on {device}")
+
+    results_folder = Path(results_folder)
+    summary_rows = []
+    for data_id, results in per_task.items():
+        task = tasks[data_id]
+        everything = frozenset(np.flatnonzero(task.train.y != task.clean_y).tolist())
+        before = accuracy_of[(data_id, frozenset())]
+        clean = accuracy_of[(data_id, everything)]
+        evaluations, scores, legacy = [], {}, {}
+        for result in sorted(results, key=lambda r: r.method):
+            curve = [accuracy_of[(data_id, state)] for _, state in result.steps]
+            reference = curve[-1] if compat else clean
+            fraction, first = fraction_of_fixes(curve, reference, ratio)
+            evaluations += [{"submission": result.method, "accuracy": a, "fixes": k}
+                            for a, (k, _) in zip(curve, result.steps)]
+            legacy[result.method] = {"auc": -1, "fraction_fixes": fraction}
+            scores[result.method] = {
+                "fraction_fixes": fraction, "fixes_to_target": first, "target_accuracy": ratio * reference,
+                "final_accuracy": curve[-1], "dynabench_percent": float(100 * np.round(fraction, 4)),
+                "seconds": result.seconds,
+            }
+            summary_rows.append({"data_id": data_id, "method": result.method, **scores[result.method]})
+        n_states = len({s for r in results for _, s in r.steps} | {frozenset(), everything})
+        record = run_record("evaluate", params.values,
+                            inputs=[task.files.train, task.files.test, task.files.groundtruth]
+                            + [s.path for s in submissions if s.data_id == data_id],
+                            relative_to=Path(parameters_file).resolve().parent,
+                            device=device, distinct_label_states=n_states, mode="compat" if compat else "strict")
+        write_json(results_folder / f"{data_id}_evaluation.json", {
+            "data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),
+            "before_acc": before, "clean_acc": clean, "target_ratio": ratio,
+            "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
+
+    summary = summarize(summary_rows, data_ids)
+    write_json(results_folder / "summary.json", {"methods": summary, "per_task": summary_rows,
+                                                 "mode": "compat" if compat else "strict"})
+    write_text(results_folder / "summary.csv", summary_csv(summary_rows, data_ids))
+    print(score_table(summary, summary_rows, data_ids))
+    print(f"results: {results_folder}")
+    return summary
+
+
+def summarize(rows: list[dict], data_ids: list[str]) -> dict:
+    methods = sorted({r["method"] for r in rows})
+    out = {}
+    for method in methods:
+        values = [r["fraction_fixes"] for r in rows if r["method"] == method]
+        out[method] = {"tasks": len(values), **metrics.summarize(values)}
+    return out
+
+
+def summary_csv(rows: list[dict], data_ids: list[str]) -> str:
+    methods = sorted({r["method"] for r in rows})
+    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
+    lines = ["method," + ",".join(data_ids) + ",mean"]
+    for method in methods:
+        values = [lookup.get((d, method)) for d in data_ids]
+        present = [v for v in values if v is not None]
+        cells = ["" if v is None else f"{v:.4f}" for v in values]
+        lines.append(",".join([method] + cells + [f"{np.mean(present):.4f}"]))
+    return "\n".join(lines) + "\n"
+
+
+def score_table(summary: dict, rows: list[dict], data_ids: list[str]) -> str:
+    """The fraction of fixes per task and method (lower is better), as printed at the end of evaluate."""
+    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
+    width = max(len(m) for m in summary) if summary else 6
+    head = f"{'method':<{width}}  " + "  ".join(f"{d[:14]:>14}" for d in data_ids) + "    mean ± std"
+    lines = ["fraction of fixes to reach the target accuracy (lower is better)", head]
+    for method in sorted(summary, key=lambda m: summary[m]["mean"]):
+        cells = "  ".join(f"{lookup[(d, method)]:>14.4f}" if (d, method) in lookup else f"{'-':>14}" for d in data_ids)
+        lines.append(f"{method:<{width}}  {cells}    {summary[method]['mean']:.4f} ± {summary[method]['std']:.4f}")
+    return "\n".join(lines)
