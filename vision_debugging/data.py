@@ -127,7 +127,7 @@ def load_task(files: TaskFiles, sizes: dict | None, *, val: bool = True, test: b
 # ---------------------------------------------------------------- embedded generator
 
 LATENT_DIM = 24
-RADIUS = 5.0  # tuned: clean accuracy ~0.82-0.87, noisy ~0.55-0.72 under the frozen model
+RADIUS = 5.0  # tuned: at scale 1 the frozen model scores 0.79-0.87 on clean labels, 0.54-0.71 on noisy ones
 
 
 def task_rng(seed: int, data_id: str) -> np.random.Generator:

@@ -1,0 +1,36 @@
+"""Check what a cube's Docker run left in its workspace: every expected file, owned by the caller."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def expected_files(cube: str, ws: Path) -> list[Path]:
+    params = yaml.safe_load((ws / "parameters.yaml").read_text())
+    if cube == "vision_debugging":
+        tasks = params["data"]["tasks"]
+        files = [ws / "results" / "summary.json", ws / "plots" / "fraction_fixes_speed.png"]
+        for t in tasks:
+            files += [ws / "results" / f"{t}_evaluation.json", ws / "plots" / f"{t}_evaluation.png",
+                      ws / "data" / f"dataset_{t}_train.csv", ws / "submissions" / f"{t}_knn_shapley.txt"]
+        return files
+    raise SystemExit(f"check_outputs: unknown cube {cube}")
+
+
+def main() -> None:
+    cube, ws, uid = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    problems = [f"missing {p}" for p in expected_files(cube, ws) if not p.is_file()]
+    problems += [f"{p} is owned by uid {p.stat().st_uid}, not {uid}"
+                 for p in ws.rglob("*") if p.stat().st_uid != uid]
+    if problems:
+        raise SystemExit("\n".join(problems))
+    summary = json.loads((ws / "results" / "summary.json").read_text())
+    for method, s in summary["methods"].items():
+        print(f"   {cube} {method:<20} mean score {s['mean']:.4f} over {s['tasks']} tasks")
+
+
+if __name__ == "__main__":
+    main()
