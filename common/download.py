@@ -16,6 +16,15 @@ from .io import sha256_file
 
 ANY_HASH = "any"
 
+# Where the official DataPerf data lives.  Upstream publishes no digests: the sha256 stays empty
+# until an organiser pins the one they trust (fetch() refuses an empty one, "any" accepts and prints).
+OFFICIAL_SOURCES = {
+    "vision_debugging": {
+        "url": "https://drive.google.com/uc?export=download&id=1_-WZCGd31XTENCtVjP4GqDLYShP3NzwK",
+        "sha256": "",
+    },
+}
+
 
 def fetch(url: str, sha256: str, folder: str | Path, filename: str) -> Path:
     """Download url into folder/filename unless a copy with the right hash is already there.

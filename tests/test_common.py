@@ -200,3 +200,21 @@ def test_fetch_checks_the_hash(http_folder, tmp_path, capsys):
     assert digest in capsys.readouterr().out
     with pytest.raises(DataPerfError, match="download failed"):
         fetch(f"{url}/missing.bin", "any", tmp_path / "dl5", "m.bin")
+
+
+def test_random_ids_are_distinct_hex_and_seeded():
+    from common.synth import random_ids
+    a = random_ids(np.random.default_rng(0), 500)
+    assert len(set(a)) == 500 and all(len(i) == 16 and int(i, 16) >= 0 for i in a)
+    assert a == random_ids(np.random.default_rng(0), 500)
+
+
+def _square(x):
+    return x * x
+
+
+def test_parallel_map_keeps_order_and_matches_serial():
+    from common.parallel import parallel_map, resolve_workers
+    items = list(range(7))
+    assert parallel_map(_square, items, workers=2) == parallel_map(_square, items, workers=1) == [i * i for i in items]
+    assert resolve_workers("auto", 1) == 1 and resolve_workers(8, 3) == 3

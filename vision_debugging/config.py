@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
 from .data import OFFICIAL_TASKS, sizes_for
-
-OFFICIAL_URL = "https://drive.google.com/uc?export=download&id=1_-WZCGd31XTENCtVjP4GqDLYShP3NzwK"
 
 DEFAULTS = {
     "seed": 0,
@@ -16,7 +15,7 @@ DEFAULTS = {
         "tasks": list(OFFICIAL_TASKS),
         "noise_level": 0.3,
         "scale": 1.0,                  # embedded only: train/val/test = 300/100/500 x scale
-        "official": {"url": OFFICIAL_URL, "sha256": ""},
+        "official": dict(OFFICIAL_SOURCES["vision_debugging"]),
     },
     "baselines": {
         "methods": ["random", "knn_shapley", "tmc_shapley", "influence", "confident_learning"],

@@ -54,6 +54,11 @@ def fix_steps(order: np.ndarray, noisy: np.ndarray, clean: np.ndarray, steps: in
     return out
 
 
+def all_fixed(task: TaskData) -> State:
+    """The state with every wrong label corrected: the clean reference."""
+    return frozenset(np.flatnonzero(task.train.y != task.clean_y).tolist())
+
+
 def labels_for(state: State, noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
     labels = noisy.copy()
     if state:
@@ -128,8 +133,7 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     jobs: list[tuple[str, State, str]] = []
     seen: set[tuple[str, State]] = set()
     for data_id, results in per_task.items():
-        task = tasks[data_id]
-        everything = frozenset(np.flatnonzero(task.train.y != task.clean_y).tolist())
+        everything = all_fixed(tasks[data_id])
         wanted = [frozenset(), everything] + [state for r in results for _, state in r.steps]
         for state in wanted:
             if (data_id, state) not in seen:
@@ -150,7 +154,7 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     summary_rows = []
     for data_id, results in per_task.items():
         task = tasks[data_id]
-        everything = frozenset(np.flatnonzero(task.train.y != task.clean_y).tolist())
+        everything = all_fixed(task)
         before = accuracy_of[(data_id, frozenset())]
         clean = accuracy_of[(data_id, everything)]
         evaluations, scores, legacy = [], {}, {}
@@ -179,8 +183,11 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
             "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
 
     summary = summarize(summary_rows, data_ids)
+    record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
+                        relative_to=Path(parameters_file).resolve().parent, device=device,
+                        trainings=len(jobs), training_seconds=elapsed)
     write_json(results_folder / "summary.json", {"methods": summary, "per_task": summary_rows,
-                                                 "mode": "compat" if compat else "strict"})
+                                                 "mode": "compat" if compat else "strict", "run": record})
     write_text(results_folder / "summary.csv", summary_csv(summary_rows, data_ids))
     print(score_table(summary, summary_rows, data_ids))
     print(f"results: {results_folder}")
