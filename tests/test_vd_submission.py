@@ -87,7 +87,7 @@ def test_file_naming_rules(tmp_path):
 
 
 def test_wrong_task_id(tmp_path):
-    with pytest.raises(ValidationError, match=r"zz_m1.txt: task id 'zz': file names must be"):
+    with pytest.raises(ValidationError, match=r"zz_m1.txt: task id 'zz': not a task of this run: file names must be"):
         find_submissions(_names(tmp_path, "a_m1.txt", "zz_m1.txt"), ["a"], compat=False)
     assert len(find_submissions(tmp_path, ["a"], compat=True)) == 1  # the original ignores it
 

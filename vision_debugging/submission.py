@@ -67,7 +67,8 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[Su
         if prefix not in data_ids:
             if not compat:
                 errors.append(ValidationError(path, f"task id '{prefix}'",
-                                              f"file names must be <task id>_<method>.txt with a task id of {data_ids}"))
+                                              f"not a task of this run: file names must be <task id>_<method>.txt "
+                                              f"with a task id in data.tasks {data_ids}"))
             continue
         method = path.name[:-len(".txt")].replace(f"{prefix}_", "") if compat else path.name[len(prefix) + 1:-len(".txt")]
         if not compat:
