@@ -23,6 +23,9 @@ OFFICIAL_SOURCES = {
         "url": "https://drive.google.com/uc?export=download&id=1_-WZCGd31XTENCtVjP4GqDLYShP3NzwK",
         "sha256": "",
     },
+    **{f"speech_selection_{lang}": {
+        "url": f"http://dataperf.s3.amazonaws.com/speech-selection/dataperf_{name}_data.zip", "sha256": ""}
+       for lang, name in (("en", "eng"), ("id", "ind"), ("pt", "por"))},
 }
 
 

@@ -121,7 +121,9 @@ def write_parquet(path: str | Path, columns: dict[str, Any]) -> Path:
     """Write columns to parquet atomically; 2-D float arrays become list<float32> columns."""
     arrays = {}
     for name, values in columns.items():
-        if isinstance(values, np.ndarray) and values.ndim == 2:
+        if isinstance(values, pa.Array):
+            arrays[name] = values
+        elif isinstance(values, np.ndarray) and values.ndim == 2:
             flat = pa.array(np.ascontiguousarray(values).ravel())
             arrays[name] = pa.FixedSizeListArray.from_arrays(flat, values.shape[1]).cast(
                 pa.list_(flat.type))

@@ -15,12 +15,11 @@ create_baselines runs it next to the baselines, on the hidden data in the closed
 """
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 
 import numpy as np
 
-from common.errors import DataPerfError
+from common.plugins import load_class
 
 
 class Appraiser(ABC):
@@ -37,14 +36,4 @@ class Appraiser(ABC):
 
 def load_appraiser_class(spec: str) -> type[Appraiser]:
     """'package.module:ClassName' -> the class, with a clear error when it cannot be used."""
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise DataPerfError(f"method '{spec}': expected a built-in name or 'package.module:ClassName'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise DataPerfError(f"method '{spec}': cannot import {module_name} ({exc})") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Appraiser)):
-        raise DataPerfError(f"method '{spec}': {class_name} is not a subclass of vision_debugging.algorithm.Appraiser")
-    return cls
+    return load_class(spec, Appraiser)

@@ -19,11 +19,12 @@ from sklearn.preprocessing import StandardScaler
 
 from common.errors import DataPerfError
 from common.parallel import parallel_map
+from common.plugins import check_method_name
 
 from . import config
 from .algorithm import Appraiser, load_appraiser_class
 from .data import TaskData, load_task, task_files
-from .submission import check_method_name, write_submission
+from .submission import write_submission
 
 
 # ------------------------------------------------------------------ value functions

@@ -19,8 +19,8 @@ import numpy as np
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
+from common.plugins import check_method_name
 
-METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 STRICT_LINE = re.compile(r"^\s*\d+\s*$")
 
 
@@ -44,12 +44,6 @@ def write_submission(folder: Path, data_id: str, method: str, order: np.ndarray,
     path = write_text(Path(folder) / submission_name(data_id, method), "\n".join(str(int(i)) for i in order) + "\n")
     write_text(Path(folder) / time_name(data_id, method), f"{seconds!r}\n")
     return path
-
-
-def check_method_name(method: str, where: str | Path | None = None) -> None:
-    if not METHOD_NAME.match(method):
-        raise ValidationError(where, f"method name '{method}'",
-                              "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
 
 
 def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[SubmissionFile]:
