@@ -17,6 +17,15 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
             files += [ws / "results" / f"{t}_evaluation.json", ws / "plots" / f"{t}_evaluation.png",
                       ws / "data" / f"dataset_{t}_train.csv", ws / "submissions" / f"{t}_knn_shapley.txt"]
         return files
+    if cube == "speech_selection":
+        langs, budgets = params["data"]["languages"], params.get("budgets", [25, 60])
+        files = [ws / "results" / "summary.json", ws / "plots" / "scores.png"]
+        for lang in langs:
+            files.append(ws / "data" / f"dataperf_{lang}_data" / "allowed_training_set.yaml")
+            for b in budgets:
+                files += [ws / "results" / f"{lang}_{b}_evaluation.json", ws / "plots" / f"per_class_f1_{lang}_{b}.png",
+                          ws / "submissions" / "cross_validation" / f"{lang}_{b}_train.json"]
+        return files
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 
@@ -29,7 +38,7 @@ def main() -> None:
         raise SystemExit("\n".join(problems))
     summary = json.loads((ws / "results" / "summary.json").read_text())
     for method, s in summary["methods"].items():
-        print(f"   {cube} {method:<20} mean score {s['mean']:.4f} over {s['tasks']} tasks")
+        print(f"   {cube} {method:<20} mean score {s['mean']:.4f} over {s.get('tasks', s.get('files'))} tasks/files")
 
 
 if __name__ == "__main__":

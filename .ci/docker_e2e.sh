@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-CUBES=(vision_debugging)
+CUBES=(vision_debugging speech_selection)
 CI_USER=${CI_USER:-dataperf-ci}
 
 step() { echo "== $* ($(date +%H:%M:%S))"; }

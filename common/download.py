@@ -62,6 +62,17 @@ def _check_member_name(archive: Path, name: str) -> str:
     return normal
 
 
+def _zip_member_name(info: zipfile.ZipInfo) -> str:
+    """Names without the UTF-8 flag are decoded as cp437 by zipfile; most such archives hold UTF-8
+    bytes (zip tools on Linux and macOS), so decode them as UTF-8 when that is valid."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
 def _link_stays_inside(member_path: str, link_target: str) -> bool:
     if link_target.startswith("/"):
         return False
@@ -80,7 +91,7 @@ def extract_archive(archive: str | Path, target: str | Path) -> Path:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
-                name = _check_member_name(archive, info.filename)
+                name = _check_member_name(archive, _zip_member_name(info))
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):
                     raise ValidationError(archive, f"member '{info.filename}'", "links are not allowed in zip archives")

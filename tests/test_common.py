@@ -122,6 +122,22 @@ def test_extract_zip_and_find_nested_layout(tmp_path):
     assert find_folder_with(out, ["embeddings", "data"]) == out / "top"
 
 
+def test_extract_zip_utf8_names_without_the_utf8_flag(tmp_path):
+    raw = "dataperf_pt_data/train_embeddings/então.parquet"
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr(raw, b"x")
+    # Clear the UTF-8 flag in the local and central headers, as many zip tools leave it.
+    data = bytearray((tmp_path / "a.zip").read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.index(signature) + offset
+        data[at + 1] &= ~0x08  # bit 11 of the little-endian flags is bit 3 of the second byte
+    (tmp_path / "a.zip").write_bytes(bytes(data))
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert not zf.infolist()[0].flag_bits & 0x800
+    out = extract_archive(tmp_path / "a.zip", tmp_path / "out")
+    assert (out / raw).read_bytes() == b"x"
+
+
 @pytest.mark.parametrize("name", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt"])
 def test_extract_refuses_path_escapes(tmp_path, name):
     archive = _zip(tmp_path / "a.zip", {name: b"x"})

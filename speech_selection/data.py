@@ -1,0 +1,233 @@
+"""Data of the speech-selection challenge: the official layout, loading, and the embedded generator.
+
+Per language (en, id, pt), under data/dataperf_{lang}_data/:
+  train_embeddings/<word>.parquet   clip_id, mswc_embedding_vector (1024 floats): the allowed pool
+  eval_embeddings/<word>.parquet    the same for the evaluation clips
+  allowed_training_set.yaml         {targets: {<keyword>: [clip ids]} x5, nontargets: [clip ids]}
+  eval.yaml                         the same shape for the evaluation set
+Clip ids are '<word>/common_voice_<lang>_<n>.wav'; the word is also the parquet file name.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pyarrow as pa
+
+from common import synth
+from common.errors import ValidationError
+from common.io import matrix_column, read_parquet, read_yaml, write_parquet, write_yaml
+
+LANGUAGES = ("en", "id", "pt")
+EMBEDDING_DIM = 1024
+BUDGETS = (25, 60)
+# English keywords are the official ones; the others are stand-ins (the official ones are not published)
+# and include non-ASCII names so that file names are exercised the way the official pt/id data does.
+KEYWORDS = {
+    "en": ["restaurant", "fifty", "episode", "job", "route"],
+    "id": ["sudah", "dengan", "waktu", "bisa", "tidak"],
+    "pt": ["cidade", "então", "música", "sempre", "também"],
+}
+
+
+def language_dir(data_folder: Path, lang: str) -> Path:
+    return Path(data_folder) / f"dataperf_{lang}_data"
+
+
+@dataclass(frozen=True)
+class LanguageFiles:
+    lang: str
+    root: Path
+
+    @property
+    def train_embeddings(self) -> Path:
+        return self.root / "train_embeddings"
+
+    @property
+    def eval_embeddings(self) -> Path:
+        return self.root / "eval_embeddings"
+
+    @property
+    def allowed(self) -> Path:
+        return self.root / "allowed_training_set.yaml"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval.yaml"
+
+
+def language_files(data_folder: Path, lang: str) -> LanguageFiles:
+    return LanguageFiles(lang, language_dir(data_folder, lang))
+
+
+def word_of(clip_id: str) -> str:
+    return PurePosixPath(clip_id).parts[0]
+
+
+def read_id_lists(path: Path) -> dict:
+    """allowed_training_set.yaml / eval.yaml, checked for shape."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), dict) \
+            or not isinstance(data.get("nontargets"), list):
+        raise ValidationError(path, None, "must be a mapping with 'targets' (keyword -> clip ids) and 'nontargets' (clip ids)")
+    return data
+
+
+@dataclass
+class WordTable:
+    """All clips of one word: ids in file order, their embeddings, and id -> first row."""
+    ids: list[str]
+    x: np.ndarray
+    row: dict = field(default_factory=dict)
+
+
+class EmbeddingStore:
+    """Reads each <word>.parquet at most once."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.tables: dict[str, WordTable] = {}
+
+    def word(self, word: str) -> WordTable:
+        if word not in self.tables:
+            path = self.folder / f"{word}.parquet"
+            table = read_parquet(path, ["clip_id", "mswc_embedding_vector"])
+            x = matrix_column(table, "mswc_embedding_vector", path)
+            if len(x) and x.shape[1] != EMBEDDING_DIM:
+                raise ValidationError(path, "column 'mswc_embedding_vector'",
+                                      f"must hold {EMBEDDING_DIM} numbers per row, has {x.shape[1]}")
+            ids = [str(i) for i in table.column("clip_id").to_pylist()]
+            rows: dict[str, int] = {}
+            for i, clip in enumerate(ids):
+                rows.setdefault(clip, i)
+            self.tables[word] = WordTable(ids, x, rows)
+        return self.tables[word]
+
+
+def load_samples(id_lists: dict, store: EmbeddingStore, where: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Embeddings for a {targets, nontargets} selection, in the original loader's row order.
+
+    Targets: per keyword in the given key order, the rows of <keyword>.parquet whose clip id is
+    listed, in file order (so a repeated target id yields one row).  Nontargets: grouped by word
+    in order of first appearance, then in list order, one row per listed id (repeats kept).
+    """
+    targets = {}
+    for keyword, ids in id_lists["targets"].items():
+        table = store.word(keyword)
+        wanted = set(ids)
+        rows = [i for i, clip in enumerate(table.ids) if clip in wanted]
+        targets[keyword] = table.x[rows] if rows else np.zeros((0, EMBEDDING_DIM), np.float32)
+    groups: dict[str, list[str]] = {}
+    for clip in id_lists["nontargets"]:
+        groups.setdefault(word_of(clip), []).append(clip)
+    parts = []
+    for word, clips in groups.items():
+        table = store.word(word)
+        missing = [c for c in clips if c not in table.row]
+        if missing:
+            raise ValidationError(where, f"clip '{missing[0]}'", f"no row in {store.folder / (word + '.parquet')}")
+        parts.append(table.x[[table.row[c] for c in clips]])
+    nontargets = np.vstack(parts) if parts else np.zeros((0, EMBEDDING_DIM), np.float32)
+    return targets, nontargets
+
+
+def design_matrix(targets: dict[str, np.ndarray], nontargets: np.ndarray, class_of: dict[str, int]):
+    """X and y: targets in the given order, then nontargets (class 0)."""
+    blocks = [targets[k] for k in targets] + [nontargets]
+    labels = [np.full(len(targets[k]), class_of[k]) for k in targets] + [np.zeros(len(nontargets), dtype=int)]
+    return np.vstack(blocks).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+# ---------------------------------------------------------------- embedded generator
+
+LATENT_DIM = 32
+BASE_TARGET_COUNTS = [1600, 1100, 800, 550, 350]   # allowed clips per keyword at scale 1 (imbalanced)
+NONTARGET_WORDS = 100                              # known words (train + eval) and unseen words (eval only)
+NONTARGET_TRAIN_CLIPS, NONTARGET_EVAL_CLIPS, UNSEEN_EVAL_CLIPS = 100, 100, 200
+SPREAD, NOISE = 0.5, 0.6                           # within-word spread (latent) and feature noise
+MISLABELLED = 0.08                                 # target clips whose audio is another word (alignment errors)
+
+_SYLLABLES = {
+    "en": ["ta", "ro", "mi", "den", "sel", "ka", "por", "lin", "ver", "bu", "chi", "mon", "ster", "ga", "le"],
+    "id": ["ba", "ka", "la", "ma", "ng", "ra", "sa", "ti", "pu", "ja", "nya", "ker", "dan", "bu", "si"],
+    "pt": ["ção", "ra", "ma", "lê", "ão", "fi", "nho", "ta", "pé", "cá", "do", "vi", "mó", "rei", "se"],
+}
+
+
+def _pseudo_words(rng: np.random.Generator, lang: str, n: int, taken: set[str]) -> list[str]:
+    words: list[str] = []
+    syllables = _SYLLABLES[lang]
+    while len(words) < n:
+        word = "".join(rng.choice(syllables, size=int(rng.integers(2, 4))))
+        if word not in taken:
+            taken.add(word)
+            words.append(word)
+    return words
+
+
+def language_rng(seed: int, lang: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(f"speech-{lang}".encode())])
+
+
+def generate_language(lang: str, scale: float, seed: int) -> dict:
+    """Word lists, clip ids and embeddings for one language (see the module docstring for the layout)."""
+    rng = language_rng(seed, lang)
+    keywords = list(KEYWORDS[lang])
+    n_words = max(3, int(round(NONTARGET_WORDS * scale)))
+    taken = set(keywords)
+    known = _pseudo_words(rng, lang, n_words, taken)
+    unseen = _pseudo_words(rng, lang, n_words, taken)
+    space = synth.LatentSpace(rng, LATENT_DIM, EMBEDDING_DIM, noise=NOISE, offset=0.2)
+    centers = {w: c for w, c in zip(keywords + known + unseen,
+                                    synth.cluster_centers(rng, len(keywords) + 2 * n_words, LATENT_DIM, 3.0))}
+    # Confusable words: one known and one unseen nontarget sit close to each keyword ("fifty"/"fifteen").
+    for i, keyword in enumerate(keywords):
+        for pool in (known, unseen):
+            w = pool[i % len(pool)]
+            centers[w] = 0.65 * centers[keyword] + 0.35 * centers[w]
+    counter = iter(rng.permutation(10_000_000)[: 4 * (sum(BASE_TARGET_COUNTS) + 4 * n_words * 100) + 1000] + 1_000_000)
+
+    def clips(word: str, n: int, audio_of: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        ids = [f"{word}/common_voice_{lang}_{next(counter)}.wav" for _ in range(n)]
+        sources = audio_of or [word] * n
+        z = np.stack([centers[s] for s in sources]) + SPREAD * rng.normal(size=(n, LATENT_DIM))
+        return ids, space.embed(rng, z)
+
+    counts = rng.permutation(BASE_TARGET_COUNTS)
+    out = {"keywords": keywords, "train": {}, "eval": {}, "allowed": {"targets": {}, "nontargets": []},
+           "evalset": {"targets": {}, "nontargets": []}}
+    for keyword, count in zip(keywords, counts):
+        n_train = max(8, int(round(count * scale)))
+        n_eval = max(4, n_train // 4)
+        others = [w for w in keywords + known if w != keyword]
+        sources = [keyword if rng.random() >= MISLABELLED else others[int(rng.integers(len(others)))]
+                   for _ in range(n_train)]
+        ids, x = clips(keyword, n_train, sources)
+        out["train"][keyword] = (ids, x)
+        out["allowed"]["targets"][keyword] = ids
+        eids, ex = clips(keyword, n_eval)
+        out["eval"][keyword] = (eids, ex)
+        out["evalset"]["targets"][keyword] = eids
+    for word in known:
+        ids, x = clips(word, NONTARGET_TRAIN_CLIPS)
+        out["train"][word] = (ids, x)
+        out["allowed"]["nontargets"] += ids
+        eids, ex = clips(word, NONTARGET_EVAL_CLIPS)
+        out["eval"][word] = (eids, ex)
+        out["evalset"]["nontargets"] += eids
+    for word in unseen:
+        eids, ex = clips(word, UNSEEN_EVAL_CLIPS)
+        out["eval"][word] = (eids, ex)
+        out["evalset"]["nontargets"] += eids
+    return out
+
+
+def write_language(files: LanguageFiles, generated: dict) -> None:
+    for split, folder in (("train", files.train_embeddings), ("eval", files.eval_embeddings)):
+        for word, (ids, x) in generated[split].items():
+            write_parquet(folder / f"{word}.parquet", {"clip_id": pa.array(ids, pa.string()),
+                                                       "mswc_embedding_vector": x})
+    write_yaml(files.allowed, generated["allowed"], keep_previous=False)
+    write_yaml(files.eval, generated["evalset"], keep_previous=False)

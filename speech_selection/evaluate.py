@@ -1,0 +1,160 @@
+"""The evaluate task: train the frozen ensemble on each selection and score macro F1 over the seeds.
+
+Every file is validated before anything is trained.  Each language's evaluation set is read
+once (one read per word file) and shared by all files and seeds; the (file, seed) fits run in
+parallel processes.  Class ids come from the sorted allowed keyword names (compat: from the
+submission's own keys, as the original did, which shifts labels when a key is missing).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import metrics
+from common.errors import ValidationError
+from common.io import write_json, write_text
+from common.parallel import parallel_map
+from common.runrecord import run_record
+
+from . import config
+from .data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
+from .model import fit_predict, macro_f1, per_class_f1
+from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
+
+
+def class_ids(keywords) -> dict[str, int]:
+    return {k: i + 1 for i, k in enumerate(sorted(keywords))}
+
+
+class Language:
+    """One language's allowed set, evaluation matrix and clip index, loaded once."""
+
+    def __init__(self, data_folder: Path, lang: str):
+        self.files = language_files(data_folder, lang)
+        self.allowed = read_id_lists(self.files.allowed)
+        self.evalset = read_id_lists(self.files.eval)
+        self.keywords = list(self.allowed["targets"])
+        if sorted(self.keywords) != sorted(self.evalset["targets"]):
+            raise ValidationError(self.files.eval, "targets", f"keywords differ from {self.files.allowed.name}")
+        self.index = ClipIndex(lang, self.allowed, self.evalset)
+        self.train_store = EmbeddingStore(self.files.train_embeddings)
+        targets, nontargets = load_samples(self.evalset, EmbeddingStore(self.files.eval_embeddings), self.files.eval)
+        self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
+
+
+_JOBS: list = []  # (train_x, train_y, lang) per file, shared with forked workers
+_EVAL: dict = {}
+
+
+def _score(job: tuple[int, int]) -> tuple[float, list[float]]:
+    file_index, seed = job
+    train_x, train_y, lang = _JOBS[file_index]
+    eval_x, eval_y = _EVAL[lang]
+    predicted = fit_predict(train_x, train_y, eval_x, seed)
+    return macro_f1(eval_y, predicted), per_class_f1(eval_y, predicted, int(eval_y.max()) + 1)
+
+
+def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
+    params = config.load(parameters_file)
+    compat = params.get("evaluate.compat")
+    seeds = params.get("evaluate.seeds")
+    languages = params.get("data.languages")
+    submissions = find_submissions(Path(submission_folder), languages, params.get("budgets"), compat)
+    needed = sorted({s.lang for s in submissions})
+    langs = {lang: Language(Path(data_folder), lang) for lang in needed}
+
+    selections = []
+    for sub in submissions:
+        lang = langs[sub.lang]
+        data = read_json_submission(sub.path)
+        selections.append(validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat))
+
+    _JOBS.clear()
+    _EVAL.clear()
+    for sub, selection in zip(submissions, selections):
+        lang = langs[sub.lang]
+        targets, nontargets = load_samples(selection, lang.train_store, sub.path)
+        mapping = class_ids(selection["targets"] if compat else lang.keywords)
+        _JOBS.append((*design_matrix(targets, nontargets, mapping), sub.lang))
+    for name, lang in langs.items():
+        _EVAL[name] = (lang.eval_x, lang.eval_y)
+    jobs = [(i, seed) for i in range(len(submissions)) for seed in seeds]
+    started = time.perf_counter()
+    outcomes = parallel_map(_score, jobs, params.get("evaluate.workers"), progress="fitting")
+    elapsed = time.perf_counter() - started
+    print(f"evaluate: {len(jobs)} fits ({len(submissions)} files x {len(seeds)} seeds) in {elapsed:.1f} s")
+
+    rows = []
+    for i, (sub, selection) in enumerate(zip(submissions, selections)):
+        scores = [outcomes[i * len(seeds) + k][0] for k in range(len(seeds))]
+        per_class = np.mean([outcomes[i * len(seeds) + k][1] for k in range(len(seeds))], axis=0)
+        lang = langs[sub.lang]
+        rows.append({
+            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores),
+            "macro_f1": float(np.mean(scores)), "per_seed": dict(zip(map(str, seeds), scores)),
+            "dynabench_percent": float(np.round(100 * np.mean(scores), 3)),
+            "per_class_f1": dict(zip(["nontarget"] + sorted(lang.keywords), per_class.tolist())),
+            "selected": {**{k: len(v) for k, v in selection["targets"].items()},
+                         "nontargets": len(selection["nontargets"])},
+        })
+    results_folder = Path(results_folder)
+    root = Path(parameters_file).resolve().parent
+    for (lang, budget) in sorted({(r["lang"], r["budget"]) for r in rows}):
+        part = [r for r in rows if r["lang"] == lang and r["budget"] == budget]
+        inputs = [s.path for s in submissions if s.lang == lang and s.budget == budget]
+        inputs += [langs[lang].files.allowed, langs[lang].files.eval]
+        write_json(results_folder / f"{lang}_{budget}_evaluation.json", {
+            "lang": lang, "budget": budget, "seeds": seeds, "mode": "compat" if compat else "strict",
+            "methods": {r["method"]: r for r in part},
+            "run": run_record("evaluate", params.values, inputs, relative_to=root)})
+    summary = summarize(rows)
+    write_json(results_folder / "summary.json", {"methods": summary, "rows": rows,
+                                                 "run": run_record("evaluate", params.values, relative_to=root,
+                                                                   fits=len(jobs), fit_seconds=elapsed)})
+    write_text(results_folder / "summary.csv", summary_csv(rows))
+    print(score_table(rows))
+    print(f"results: {results_folder}")
+    return summary
+
+
+def summarize(rows: list[dict]) -> dict:
+    out = {}
+    for method in sorted({r["method"] for r in rows}):
+        values = [r["macro_f1"] for r in rows if r["method"] == method]
+        out[method] = {"files": len(values), **metrics.summarize(values)}
+    return out
+
+
+def _columns(rows):
+    return sorted({(r["lang"], r["budget"]) for r in rows})
+
+
+def summary_csv(rows: list[dict]) -> str:
+    columns = _columns(rows)
+    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
+    lines = ["method," + ",".join(f"{lang}_{b},{lang}_{b}_std" for lang, b in columns)]
+    for method in sorted({r["method"] for r in rows}):
+        cells = []
+        for lang, b in columns:
+            r = lookup.get((method, lang, b))
+            cells += ["", ""] if r is None else [f"{r['mean']:.5f}", f"{r['std']:.5f}"]
+        lines.append(",".join([method] + cells))
+    return "\n".join(lines) + "\n"
+
+
+def score_table(rows: list[dict]) -> str:
+    """Macro F1 (mean over seeds ± std) per method, language and budget; higher is better."""
+    columns = _columns(rows)
+    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
+    methods = sorted({r["method"] for r in rows},
+                     key=lambda m: -np.mean([r["macro_f1"] for r in rows if r["method"] == m]))
+    width = max(len(m) for m in methods)
+    lines = ["macro F1, mean ± std over the seeds (higher is better)",
+             f"{'method':<{width}}  " + "  ".join(f"{f'{lang} {b}':>15}" for lang, b in columns)]
+    for m in methods:
+        cells = [lookup.get((m, lang, b)) for lang, b in columns]
+        lines.append(f"{m:<{width}}  " + "  ".join(
+            f"{'-':>15}" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f}".rjust(15) for c in cells))
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Submission files of the speech-selection challenge: naming, parsing and validation.
+
+A submission is one JSON file per language and budget, `{lang}_{budget}_train.json`:
+    {"targets": {"<keyword>": ["<keyword>/common_voice_<lang>_<n>.wav", ...], ...},
+     "nontargets": ["<word>/common_voice_<lang>_<n>.wav", ...]}
+In submission_folder, each sub-folder is one method (create_baselines writes submissions/<method>/);
+files directly in submission_folder are the method "submission".
+
+Default rules (strict): only the two keys; keywords of this language; every clip id from the
+allowed training set of its class, each at most once; at most `budget` clips in all, at least one.
+A keyword may be missing or empty: its class is then simply not trained (policy; class ids come
+from the allowed keyword names, so nothing shifts).  `compat: true` applies only the original's
+four checks (keywords allowed, ids allowed, nontargets allowed, count incl. repeats <= budget) and
+its label mapping from the submission's own keys.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import ValidationError, raise_all
+from common.io import write_text
+from common.plugins import check_method_name
+
+from .data import word_of
+
+FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
+LOOSE_METHOD = "submission"
+CLIP_LANGUAGE = re.compile(r"common_voice_(?P<lang>[a-z]+)_")
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    method: str
+    lang: str
+    budget: int
+    path: Path
+
+
+def submission_name(lang: str, budget: int) -> str:
+    return f"{lang}_{budget}_train.json"
+
+
+def write_submission(folder: Path, method: str, lang: str, budget: int, selection: dict) -> Path:
+    """The official JSON (sorted keys, indent 4) in folder/<method>/."""
+    text = json.dumps({"targets": selection["targets"], "nontargets": selection["nontargets"]},
+                      sort_keys=True, indent=4, ensure_ascii=False)
+    return write_text(Path(folder) / method / submission_name(lang, budget), text + "\n")
+
+
+def find_submissions(folder: Path, languages: list[str], budgets: list[int], compat: bool) -> list[SubmissionFile]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValidationError(folder, None, "submission folder not found")
+    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
+                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
+    found, errors = [], []
+    for method, place in groups:
+        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix == ".json")
+        if not files:
+            continue
+        if not compat:
+            try:
+                check_method_name(method, place)
+            except ValidationError as exc:
+                errors.append(exc)
+                continue
+        have = set()
+        for path in files:
+            match = FILE_NAME.match(path.name)
+            ok = match and match["lang"] in languages and int(match["budget"]) in budgets
+            if not ok:
+                if not compat:
+                    errors.append(ValidationError(path, None, f"file names must be <language>_<budget>_train.json "
+                                                  f"with a language in {languages} and a budget in {budgets}"))
+                continue
+            have.add((match["lang"], int(match["budget"])))
+            found.append(SubmissionFile(method, match["lang"], int(match["budget"]), path))
+        missing = [submission_name(lang, b) for lang in languages for b in budgets if (lang, b) not in have]
+        if missing and not compat:
+            errors.append(ValidationError(place / missing[0], f"method '{method}'",
+                                          f"missing file: every method needs all of {missing}"))
+    raise_all(errors)
+    if not found:
+        raise ValidationError(folder, None, "no submissions found (expected <method>/<language>_<budget>_train.json)")
+    return found
+
+
+def read_json_submission(path: Path) -> object:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValidationError(path, None, "must be UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON ({exc.msg})") from None
+
+
+class ClipIndex:
+    """Where a clip id belongs, to explain a rejected id precisely."""
+
+    def __init__(self, lang: str, allowed: dict, evaluation: dict):
+        self.lang = lang
+        self.allowed_class = {c: k for k, ids in allowed["targets"].items() for c in ids}
+        self.allowed_class.update({c: None for c in allowed["nontargets"]})
+        self.eval_ids = {c for ids in evaluation["targets"].values() for c in ids} | set(evaluation["nontargets"])
+
+    def problem(self, clip, expected: str | None) -> str | None:
+        """None when clip is an allowed clip of class `expected` (None = nontarget), else the rule it breaks."""
+        if not isinstance(clip, str):
+            return f"clip ids must be strings, found {clip!r}"
+        if clip in self.allowed_class:
+            actual = self.allowed_class[clip]
+            if actual == expected:
+                return None
+            return f"belongs to {'keyword ' + repr(actual) if actual else 'the nontargets'}, not to " \
+                   f"{'keyword ' + repr(expected) if expected else 'the nontargets'}"
+        if clip in self.eval_ids:
+            return "is an evaluation clip: only clips of the allowed training set may be selected"
+        language = CLIP_LANGUAGE.search(clip)
+        if language and language["lang"] != self.lang:
+            return f"is a clip of language '{language['lang']}', not '{self.lang}'"
+        return "not in the allowed training set"
+
+
+def validate_selection(path: Path, data: object, index: ClipIndex, keywords: list[str], budget: int,
+                       compat: bool) -> dict:
+    """The selection as {targets: {keyword: ids}, nontargets: ids}, or ValidationError(s)."""
+    if not isinstance(data, dict):
+        raise ValidationError(path, None, "must be a JSON object with 'targets' and 'nontargets'")
+    for key in ("targets", "nontargets"):
+        if key not in data:
+            raise ValidationError(path, f"key '{key}'", "missing (a submission has 'targets' and 'nontargets')")
+    if not isinstance(data["targets"], dict):
+        raise ValidationError(path, "key 'targets'", "must map each keyword to a list of clip ids")
+    lists = list(data["targets"].values()) + [data["nontargets"]]
+    if not all(isinstance(v, list) for v in lists):
+        raise ValidationError(path, None, "each keyword and 'nontargets' must hold a list of clip ids")
+    errors: list[ValidationError] = []
+    extra = [k for k in data if k not in ("targets", "nontargets")]
+    if extra and not compat:
+        errors.append(ValidationError(path, f"key '{extra[0]}'", "unknown key (only 'targets' and 'nontargets')"))
+    for keyword in data["targets"]:
+        if keyword not in keywords:
+            errors.append(ValidationError(path, f"keyword '{keyword}'", f"unknown keyword (keywords: {keywords})"))
+    raise_all(errors)
+    seen: dict[str, str] = {}
+    for keyword, ids in list(data["targets"].items()) + [(None, data["nontargets"])]:
+        where = f"targets['{keyword}']" if keyword else "nontargets"
+        for position, clip in enumerate(ids):
+            problem = index.problem(clip, keyword)
+            if problem:
+                errors.append(ValidationError(path, f"{where}[{position}] '{clip}'", problem))
+            elif clip in seen and not compat:
+                errors.append(ValidationError(path, f"{where}[{position}] '{clip}'",
+                                              f"duplicate clip (also at {seen[clip]}): each clip counts once"))
+            seen.setdefault(clip, f"{where}[{position}]")
+            if len(errors) >= 50:
+                raise_all(errors)
+    total = sum(len(v) for v in lists)
+    if total > budget:
+        errors.append(ValidationError(path, f"{total} clips", f"over the budget of {budget}"))
+    if total == 0:
+        errors.append(ValidationError(path, None, "empty selection: choose at least one clip"))
+    raise_all(errors)
+    if compat and (not any(data["targets"].values()) or not data["nontargets"]):
+        raise ValidationError(path, None, "the original evaluator cannot score a selection without targets "
+                              "or without nontargets (np.vstack fails)")
+    return {"targets": {k: list(v) for k, v in data["targets"].items()}, "nontargets": list(data["nontargets"])}
+
+
+def nontarget_words(selection: dict) -> set[str]:
+    return {word_of(c) for c in selection["nontargets"]}
