@@ -24,7 +24,6 @@ from common.errors import ValidationError, raise_all
 from common.io import write_text
 from common.plugins import check_method_name
 
-from .data import word_of
 
 FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
 LOOSE_METHOD = "submission"
@@ -168,7 +167,3 @@ def validate_selection(path: Path, data: object, index: ClipIndex, keywords: lis
         raise ValidationError(path, None, "the original evaluator cannot score a selection without targets "
                               "or without nontargets (np.vstack fails)")
     return {"targets": {k: list(v) for k, v in data["targets"].items()}, "nontargets": list(data["nontargets"])}
-
-
-def nontarget_words(selection: dict) -> set[str]:
-    return {word_of(c) for c in selection["nontargets"]}
