@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
 
 SEEDS = [5, 69, 98, 70, 95, 64, 37, 11, 4, 32]
 
@@ -32,13 +33,15 @@ def fit_predict(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, se
     classes = np.unique(train_y)
     if len(classes) == 1:
         return np.full(len(eval_x), classes[0])
-    with warnings.catch_warnings():
+    # One BLAS/OpenMP thread: the solvers' sums then run in one order on every machine, so the score
+    # does not depend on the number of cores (with several threads the last digits can move).
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         # Like the original, no max_iter change: LogisticRegression may stop before converging.
         warnings.simplefilter("ignore", ConvergenceWarning)
         # scikit-learn 1.9 deprecates SVC(probability=True); it is the frozen model, so it stays.
         warnings.simplefilter("ignore", FutureWarning)
         model = frozen_model(seed).fit(train_x, train_y.astype(np.float64))
-    return model.predict(eval_x).astype(np.int64)
+        return model.predict(eval_x).astype(np.int64)
 
 
 def macro_f1(eval_y: np.ndarray, predicted: np.ndarray) -> float:

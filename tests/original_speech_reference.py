@@ -15,6 +15,7 @@ from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
 
 
 def _load(ids: dict, folder: Path):
@@ -51,8 +52,8 @@ def naive_score(selection: dict, evalset: dict, train_dir: Path, eval_dir: Path,
     for seed in seeds:
         clf = VotingClassifier([("svm", SVC(probability=True, random_state=seed)),
                                 ("lr", LogisticRegression(random_state=seed))], voting="soft", weights=None)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(limits=1):  # as the evaluator: core-count independent
             warnings.simplefilter("ignore")
             clf.fit(train_x, train_y)
-        scores.append(f1_score(eval_y, clf.predict(eval_x), average="macro"))
+            scores.append(f1_score(eval_y, clf.predict(eval_x), average="macro"))
     return float(np.mean(scores))

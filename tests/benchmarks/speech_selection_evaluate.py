@@ -59,8 +59,10 @@ def main() -> None:
         ours = json.loads((ws / "results_1" / "en_60_evaluation.json").read_text())["methods"]
         evalset = read_id_lists(files.eval)
         started = time.perf_counter()
-        naive = {n: naive_score(s, evalset, files.train_embeddings, files.eval_embeddings, SEEDS)
-                 for n, s in selections.items()}
+        # The original reads the submitted file (sorted keys), so the training rows come in that order.
+        naive = {n: naive_score(json.loads((ws / "submissions" / n / "en_60_train.json").read_text()), evalset,
+                                files.train_embeddings, files.eval_embeddings, SEEDS)
+                 for n in selections}
         naive_seconds = time.perf_counter() - started
     identical = all(abs(ours[n]["macro_f1"] - naive[n]) < 1e-12 for n in naive)
     n_eval = sum(len(v) for v in evalset["targets"].values()) + len(evalset["nontargets"])
