@@ -26,6 +26,12 @@ OFFICIAL_SOURCES = {
     **{f"speech_selection_{lang}": {
         "url": f"http://dataperf.s3.amazonaws.com/speech-selection/dataperf_{name}_data.zip", "sha256": ""}
        for lang, name in (("en", "eng"), ("id", "ind"), ("pt", "por"))},
+    # The resources folder is shared on Google Drive on request (dataperf@coactive.ai); put the URL of the
+    # zip you were given here.  The machine labels are the public Open Images V6 file.
+    "vision_selection": {"url": "", "sha256": ""},
+    "vision_selection_machine_labels": {
+        "url": "https://storage.googleapis.com/openimages/v5/train-annotations-machine-imagelabels.csv",
+        "sha256": ""},
 }
 
 

@@ -1,0 +1,239 @@
+"""Submission files of the vision-selection challenge: naming, parsing and validation.
+
+One training set per concept: submissions/<method>/<Concept>.csv with the header ImageID,Confidence
+(the official offline format), or <Concept>.json in either shape Dynabench took: flat
+{"<ImageID>": 0|1, ...} or wrapped {"<Concept>": {"<ImageID>": 0|1, ...}}.  Files directly in
+submissions/ are the method "submission".
+
+Default rules (strict), each reported with file, row or key, and rule: at most `budget` rows; every
+ImageID in the candidate pool, each once; labels 0 or 1; both labels present; every method has a
+file for every concept (CSV or JSON, not both).  `compat: true` reads like the original main.py:
+the CSV labels stay text, ImageIDs outside the pool are dropped silently (inner join), repeated rows
+count again, and there is no budget; what made the original crash (a label other than '0'/'1', a
+single class, a missing file) is still an error, with a clear message.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from common.errors import ValidationError, raise_all
+from common.io import write_text
+from common.plugins import check_method_name
+
+from .data import ID_COL, LABEL_COL
+
+LOOSE_METHOD = "submission"
+SUFFIXES = (".csv", ".json")
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    method: str
+    concept: str
+    path: Path
+
+
+@dataclass
+class Entry:
+    image: object      # the ImageID as found (validated to a string)
+    label: object      # as found: CSV text, JSON value
+    where: str         # "row 3" / "key '0123abcd...'"
+
+
+@dataclass
+class Selection:
+    ids: list[str]     # in the order they are trained on: sorted by ImageID (bit-stable fits)
+    labels: list       # int 0/1 (strict) or the original's text labels '0'/'1' (compat)
+
+
+def write_submission(folder: Path, method: str, concept: str, frame: pd.DataFrame) -> Path:
+    """The official CSV, ImageID,Confidence, in folder/<method>/<Concept>.csv."""
+    out = io.StringIO()
+    frame[[ID_COL, LABEL_COL]].astype({LABEL_COL: int}).to_csv(out, index=False, lineterminator="\n")
+    return write_text(Path(folder) / method / f"{concept}.csv", out.getvalue())
+
+
+def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[SubmissionFile]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValidationError(folder, None, "submission folder not found")
+    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
+                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
+    found, errors = [], []
+    for method, place in groups:
+        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix in SUFFIXES)
+        if not files:
+            continue
+        try:
+            check_method_name(method, place)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        by_concept: dict[str, Path] = {}
+        for path in files:
+            if path.stem not in concepts:
+                if not compat:
+                    errors.append(ValidationError(path, None, f"file names must be <Concept>.csv or <Concept>.json "
+                                                              f"with a concept in {concepts}"))
+                continue
+            if path.stem in by_concept:
+                errors.append(ValidationError(path, f"concept '{path.stem}'",
+                                              f"two training sets ({by_concept[path.stem].name} and {path.name}): "
+                                              "keep one"))
+                continue
+            by_concept[path.stem] = path
+        missing = [c for c in concepts if c not in by_concept]
+        if missing:
+            errors.append(ValidationError(place / f"{missing[0]}.csv", f"method '{method}'",
+                                          f"missing file: every method needs a training set for each of {concepts}"))
+        found += [SubmissionFile(method, c, p) for c, p in by_concept.items()]
+    raise_all(errors)
+    if not found:
+        raise ValidationError(folder, None, "no submissions found (expected <method>/<Concept>.csv or .json)")
+    return sorted(found, key=lambda s: (s.method, concepts.index(s.concept)))
+
+
+# ---------------------------------------------------------------- parsing
+
+def read_entries(path: Path, concept: str, compat: bool) -> list[Entry]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(path, None, "must be UTF-8 text") from None
+    return _json_entries(path, text, concept, compat) if path.suffix == ".json" else _csv_entries(path, text)
+
+
+def _csv_entries(path: Path, text: str) -> list[Entry]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ValidationError(path, None, f"empty file: expected the header {ID_COL},{LABEL_COL}")
+        header = [h.strip() for h in header]
+        missing = [c for c in (ID_COL, LABEL_COL) if c not in header]
+        if missing:
+            raise ValidationError(path, "line 1", f"header must name the columns {ID_COL} and {LABEL_COL} "
+                                                  f"(missing {missing}, found {header})")
+        if len(set(header)) != len(header):
+            raise ValidationError(path, "line 1", f"repeated column name in the header {header}")
+        id_at, label_at = header.index(ID_COL), header.index(LABEL_COL)
+        entries = []
+        for fields in reader:
+            if not fields or fields == [""]:
+                continue
+            if len(fields) != len(header):
+                raise ValidationError(path, f"line {reader.line_num}",
+                                      f"malformed CSV: {len(fields)} fields, the header has {len(header)}")
+            entries.append(Entry(fields[id_at].strip(), fields[label_at].strip(), f"line {reader.line_num}"))
+    except csv.Error as exc:
+        raise ValidationError(path, f"line {reader.line_num}", f"malformed CSV ({exc})") from None
+    return entries
+
+
+def _no_repeats(pairs):
+    keys = [k for k, _ in pairs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1}) if len(set(keys)) != len(keys) else []
+    if repeated:
+        raise _Repeated(repeated[0])
+    return dict(pairs)
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _json_entries(path: Path, text: str, concept: str, compat: bool) -> list[Entry]:
+    try:
+        data = json.loads(text) if compat else json.loads(text, object_pairs_hook=_no_repeats)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON ({exc.msg})") from None
+    except _Repeated as exc:
+        raise ValidationError(path, f"key '{exc.args[0]}'", "duplicate ImageID: each image is listed once") from None
+    if not isinstance(data, dict):
+        raise ValidationError(path, None, 'must be a JSON object {"<ImageID>": 0 or 1} or {"<Concept>": {...}}')
+    if data and all(isinstance(v, dict) for v in data.values()):
+        if compat:
+            data = next(iter(data.values()))   # Dynabench took the first key's value
+        elif list(data) != [concept]:
+            raise ValidationError(path, f"key '{next(iter(data))}'",
+                                  f"a wrapped training set has the single key '{concept}'")
+        else:
+            data = data[concept]
+    return [Entry(k, v, f"key '{k}'") for k, v in data.items()]
+
+
+def _label_text(value) -> str | None:
+    """'0'/'1' for a valid label (CSV text, JSON 0/1 or "0"/"1"), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value in (0, 1):
+        return str(value)
+    if isinstance(value, str) and value in ("0", "1"):
+        return value
+    return None
+
+
+# ---------------------------------------------------------------- validation
+
+class PoolIndex:
+    """Membership of ImageIDs in the candidate pool (vectorised: the pool has ~1.2 million ids)."""
+
+    def __init__(self, ids: pa.Array):
+        self.ids = ids
+        self.size = len(ids)
+
+    def contains(self, images: list[str]) -> np.ndarray:
+        found = pc.is_in(pa.array(images, pa.string()), value_set=self.ids)
+        return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, compat: bool) -> Selection:
+    errors: list[ValidationError] = []
+    if not entries:
+        raise ValidationError(path, None, "empty training set: no rows")
+    if not compat and len(entries) > budget:
+        errors.append(ValidationError(path, f"{len(entries)} rows", f"over the budget of {budget} per concept"))
+    for e in entries:
+        if not isinstance(e.image, str) or not e.image:
+            errors.append(ValidationError(path, e.where, f"ImageID must be non-empty text, found {e.image!r}"))
+        if _label_text(e.label) is None:
+            rule = "label must be 0 or 1" if not compat else \
+                "label must be '0' or '1' (the original evaluator fails on any other label)"
+            errors.append(ValidationError(path, f"{e.where} {e.image!r}", f"{rule}, found {e.label!r}"))
+        if len(errors) >= 50:
+            break
+    raise_all(errors)
+    images = [e.image for e in entries]
+    known = pool.contains(images)
+    if not compat:
+        first: dict[str, str] = {}
+        for e, inside in zip(entries, known):
+            if not inside:
+                errors.append(ValidationError(path, f"{e.where} '{e.image}'", "ImageID not in the candidate pool"))
+            elif e.image in first:
+                errors.append(ValidationError(path, f"{e.where} '{e.image}'",
+                                              f"duplicate ImageID (also at {first[e.image]}): each image once"))
+            first.setdefault(e.image, e.where)
+            if len(errors) >= 50:
+                break
+        raise_all(errors)
+    kept = [(e.image, _label_text(e.label)) for e, inside in zip(entries, known) if inside]
+    if not kept:
+        raise ValidationError(path, None, "no ImageID of the file is in the candidate pool")
+    classes = sorted({label for _, label in kept})
+    if len(classes) < 2:
+        raise ValidationError(path, None, f"only label {classes[0]}: the frozen model needs both 0 and 1 "
+                                          "(the original evaluator crashes here)")
+    kept.sort(key=lambda pair: pair[0])   # stable: repeats (compat) stay together in file order
+    ids = [image for image, _ in kept]
+    labels = [label for _, label in kept] if compat else [int(label) for _, label in kept]
+    return Selection(ids, labels)
