@@ -26,6 +26,16 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
                 files += [ws / "results" / f"{lang}_{b}_evaluation.json", ws / "plots" / f"per_class_f1_{lang}_{b}.png",
                           ws / "submissions" / "cross_validation" / f"{lang}_{b}_train.json"]
         return files
+    if cube == "vision_selection":
+        concepts = params.get("data", {}).get("concepts", ["Cupcake", "Hawk", "Sushi"])
+        resources = ws / "data" / "dataperf-vision-selection-resources"
+        files = [ws / "results" / "summary.json", ws / "plots" / "f1_per_concept.png", ws / "plots" / "precision_recall.png",
+                 resources / "embeddings" / "train_emb_256_dataperf.parquet" / "_SUCCESS"]
+        for c in concepts:
+            files += [ws / "results" / f"{c}_evaluation.json", resources / "examples" / f"alpha_example_set_{c}.csv",
+                      resources / "test_sets" / f"alpha_test_set_{c}_256.parquet",
+                      ws / "submissions" / "pseudo_boundary" / f"{c}.csv"]
+        return files
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 

@@ -195,8 +195,9 @@ class PseudoBoundary(Selector):
         background = rng.choice(untagged, size=min(len(untagged), max(2000, 10 * len(sure))), replace=False)
         # 1. A scorer of "looks like the concept": sure positives against the untagged background.
         scorer = LogisticRegression(C=0.1, class_weight="balanced", max_iter=1000)
-        scorer.fit(pool.x[np.r_[sure, background]].astype(np.float64),
-                   np.r_[np.ones(len(sure)), np.zeros(len(background))])
+        with single_thread():   # faster on a few thousand rows than several BLAS threads
+            scorer.fit(pool.x[np.r_[sure, background]].astype(np.float64),
+                       np.r_[np.ones(len(sure)), np.zeros(len(background))])
         score = linear_scores(pool.x, scorer.coef_[0], float(scorer.intercept_[0]))
         # 2. The highest-scoring untagged images are look-alikes and positives the labeller missed.  A missed
         #    positive lies inside the cloud of sure positives; a look-alike in a cloud of its own.
@@ -212,7 +213,7 @@ class PseudoBoundary(Selector):
         positives = positives[farthest_point_sampling(pool.x[positives], n_pos, 0)]
         n_neg = min(budget - n_pos, n_pos)   # balanced: the frozen model has no class weights
         hard = hard[: n_neg // 2]
-        rest = np.setdiff1d(background, hard)
+        rest = np.setdiff1d(background, np.r_[hard, suspects[inside]])
         easy = rest[farthest_point_sampling(pool.x[rest], min(len(rest), n_neg - len(hard)), 0)]
         return pool.frame(positives, np.r_[hard, easy])
 

@@ -207,6 +207,7 @@ def read_machine_labels(path: Path, mids: list[str]) -> pa.Table:
 LATENT_DIM = 24
 BACKGROUND_CLUSTERS = 300
 CONCEPT_SHARE = 0.004            # of the pool per concept, and as much again for its look-alike
+MIN_CONCEPT_ROWS = 60            # ... but at least this many expected, whatever the pool size
 MODE_WEIGHTS = (0.5, 0.3, 0.2)   # a concept's sub-modes
 EXAMPLE_MODES = (16, 4, 0)       # the 20 examples per sub-mode: the third one is never shown
 DUPLICATES = 0.01
@@ -267,7 +268,7 @@ def _embed(world: World, rng: np.random.Generator, z: np.ndarray) -> np.ndarray:
 
 def draw_kinds(rng: np.random.Generator, n: int, n_concepts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: kind, concept index and sub-mode (concepts, look-alikes, hard negatives, the rest background)."""
-    share = CONCEPT_SHARE
+    share = max(CONCEPT_SHARE, MIN_CONCEPT_ROWS / n)   # small pools still hold every kind of image
     probabilities = [1 - 3 * share * n_concepts] + [share] * (3 * n_concepts)
     choice = rng.choice(len(probabilities), size=n, p=probabilities)
     kind = np.where(choice == 0, KIND_BACKGROUND, (choice - 1) % 3 + 1)
@@ -356,6 +357,9 @@ def _example_ids(rng, ids, kind, concept, mode, c) -> list[str]:
     for m, count in enumerate(EXAMPLE_MODES):
         rows = np.flatnonzero((kind == KIND_CONCEPT) & (concept == c) & (mode == m))
         chosen += rng.choice(rows, size=min(count, len(rows)), replace=False).tolist()
+    if len(chosen) < sum(EXAMPLE_MODES):   # a tiny pool: complete from the other sub-modes
+        rest = np.setdiff1d(np.flatnonzero((kind == KIND_CONCEPT) & (concept == c)), chosen)
+        chosen += rng.choice(rest, size=min(len(rest), sum(EXAMPLE_MODES) - len(chosen)), replace=False).tolist()
     return [ids[r] for r in sorted(chosen)]
 
 

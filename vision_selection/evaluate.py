@@ -96,7 +96,7 @@ def summarize(rows: list[dict]) -> dict:
     out = {}
     for method in sorted({r["method"] for r in rows}):
         part = [r for r in rows if r["method"] == method]
-        out[method] = {"concepts": len(part), **metrics.summarize(r["f1"] for r in part),
+        out[method] = {"concepts": len(part), "files": len(part), **metrics.summarize(r["f1"] for r in part),
                        "dynabench_percent": float(np.round(100 * np.mean([r["f1"] for r in part]), 2)),
                        **{f"mean_{m}": float(np.mean([r[m] for r in part])) for m in METRICS[1:]},
                        "f1": {r["concept"]: r["f1"] for r in part}}
