@@ -10,10 +10,10 @@
                    negatives by farthest-point sampling of the pool (without images labelled as the concept),
                    then nested cross-validation over candidate subsets of several sizes, each scored by the
                    frozen model on the rest; the best subset wins
-  pseudo_boundary  ours: a scorer trained on the examples and the confident machine labels pseudo-labels the
-                   whole pool; positives are diverse confident positives the scorer agrees with, negatives are
-                   half hard negatives (the highest-scoring images below the ambiguous zone: look-alikes) and
-                   half a diverse sample of the rest of the pool
+  pseudo_boundary  ours, two-stage pseudo-labelling: a scorer trained on the examples and the surest machine labels
+                   ranks the pool; of the highest-scoring untagged images (missed positives and look-alikes), those
+                   far from every sure positive teach a second scorer the concept's boundary, which pseudo-labels
+                   the rest; then a balanced set of positives and of negatives, mostly look-alikes (hard negatives)
 """
 from __future__ import annotations
 
@@ -182,6 +182,8 @@ class PseudoBoundary(Selector):
     SURE = 0.9              # machine labels this confident are taken as right (with the examples)
     SUSPECTS = 3            # untagged high scorers looked at, per sure positive
     NEIGHBOUR_QUANTILE = 0.9
+    MARGIN = 1.0            # |logit| of the second scorer needed to trust its pseudo-label
+    HARD_SHARE = 0.7        # of the negatives: look-alikes rather than background
 
     def select(self, pool, concepts, budget):
         return {c.name: self.select_concept(pool, c, budget) for c in concepts}
@@ -193,29 +195,37 @@ class PseudoBoundary(Selector):
         sure = np.union1d(examples, pool.labelled_rows(concept.mid, self.SURE))
         untagged = np.setdiff1d(np.arange(len(pool)), tagged)
         background = rng.choice(untagged, size=min(len(untagged), max(2000, 10 * len(sure))), replace=False)
-        # 1. A scorer of "looks like the concept": sure positives against the untagged background.
-        scorer = LogisticRegression(C=0.1, class_weight="balanced", max_iter=1000)
-        with single_thread():   # faster on a few thousand rows than several BLAS threads
-            scorer.fit(pool.x[np.r_[sure, background]].astype(np.float64),
-                       np.r_[np.ones(len(sure)), np.zeros(len(background))])
-        score = linear_scores(pool.x, scorer.coef_[0], float(scorer.intercept_[0]))
-        # 2. The highest-scoring untagged images are look-alikes and positives the labeller missed.  A missed
-        #    positive lies inside the cloud of sure positives; a look-alike in a cloud of its own.
+        # 1. "Looks like the concept": sure positives against the untagged background, applied to the whole pool.
+        first = self._scorer(pool, sure, background)
+        score = linear_scores(pool.x, first.coef_[0], float(first.intercept_[0]))
+        # 2. The highest-scoring untagged images are positives the labeller missed and look-alikes.  Those far from
+        #    every sure positive are look-alikes: a second scorer learns sure positives against them (and as much
+        #    background), and pseudo-labels all suspects it is confident about.
         suspects = untagged[np.argsort(-score[untagged], kind="stable")[: max(300, self.SUSPECTS * len(sure))]]
         reach = np.quantile(nearest_distance(pool.x[sure], pool.x[sure], exclude_self=True),
                             self.NEIGHBOUR_QUANTILE)
-        inside = nearest_distance(pool.x[suspects], pool.x[sure]) <= reach
-        positives = np.union1d(sure, suspects[inside])
-        hard = suspects[~inside]
-        # 3. At most half the budget on positives, spread out; as many negatives: hard ones first, then a spread
-        #    of the background.
+        far = suspects[nearest_distance(pool.x[suspects], pool.x[sure]) > reach]
+        second = self._scorer(pool, sure, np.r_[far, background[: len(far)]])
+        logit = linear_scores(pool.x[suspects], second.coef_[0], float(second.intercept_[0]))
+        positives = np.union1d(sure, suspects[logit > self.MARGIN])
+        hard = suspects[logit < -self.MARGIN]
+        # 3. Balanced (the frozen model has no class weights), at most half the budget each: a random share of the
+        #    positives, negatives mostly hard ones, the rest background.
         n_pos = min(len(positives), budget // 2)
-        positives = positives[farthest_point_sampling(pool.x[positives], n_pos, 0)]
-        n_neg = min(budget - n_pos, n_pos)   # balanced: the frozen model has no class weights
-        hard = hard[: n_neg // 2]
-        rest = np.setdiff1d(background, np.r_[hard, suspects[inside]])
-        easy = rest[farthest_point_sampling(pool.x[rest], min(len(rest), n_neg - len(hard)), 0)]
+        positives = np.sort(rng.choice(positives, size=n_pos, replace=False))
+        n_neg = min(budget - n_pos, n_pos)
+        hard = np.sort(rng.choice(hard, size=min(len(hard), int(n_neg * self.HARD_SHARE)), replace=False))
+        rest = np.setdiff1d(background, suspects)
+        easy = np.sort(rng.choice(rest, size=min(len(rest), n_neg - len(hard)), replace=False))
         return pool.frame(positives, np.r_[hard, easy])
+
+    @staticmethod
+    def _scorer(pool: Pool, positives: np.ndarray, negatives: np.ndarray) -> LogisticRegression:
+        model = LogisticRegression(C=0.1, class_weight="balanced", max_iter=1000)
+        with single_thread():   # faster on a few thousand rows than several BLAS threads
+            model.fit(pool.x[np.r_[positives, negatives]].astype(np.float64),
+                      np.r_[np.ones(len(positives)), np.zeros(len(negatives))])
+        return model
 
 
 BUILTIN = {cls.name: cls for cls in (RandomSelection, CentroidSelection, FpsCrossValidation, PseudoBoundary)}
