@@ -94,7 +94,8 @@ def test_every_rule_names_file_item_and_rule(ws, pool_ids, tmp_path):
     text = json.dumps(flat)[:-1] + f', "{rows[0][0]}": 1}}'
     assert f"key '{rows[0][0]}': duplicate ImageID" in _message(ws, pool_ids, json_path, text)
     json_cases = [
-        (json.dumps({**flat, rows[0][0]: True}), "label must be 0 or 1, found True"),
+        (json.dumps({**flat, rows[0][0]: True}), f"entry 1 '{rows[0][0]}': label must be 0 or 1, found True"),
+        (json.dumps({**flat, "ffffffffffffffff": 1}), "entry 51 'ffffffffffffffff': ImageID not in the candidate pool"),
         (json.dumps({**flat, rows[0][0]: 0.5}), "label must be 0 or 1, found 0.5"),
         (json.dumps({"Hawk": flat}), "key 'Hawk': a wrapped training set has the single key 'Cupcake'"),
         (json.dumps([1, 2]), "must be a JSON object"),

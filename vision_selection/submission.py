@@ -46,7 +46,7 @@ class SubmissionFile:
 class Entry:
     image: object      # the ImageID as found (validated to a string)
     label: object      # as found: CSV text, JSON value
-    where: str         # "row 3" / "key '0123abcd...'"
+    where: str         # "line 3" (CSV) / "entry 3" (JSON)
 
 
 @dataclass
@@ -168,7 +168,7 @@ def _json_entries(path: Path, text: str, concept: str, compat: bool) -> list[Ent
                                   f"a wrapped training set has the single key '{concept}'")
         else:
             data = data[concept]
-    return [Entry(k, v, f"key '{k}'") for k, v in data.items()]
+    return [Entry(k, v, f"entry {n}") for n, (k, v) in enumerate(data.items(), start=1)]
 
 
 def _label_text(value) -> str | None:
@@ -192,8 +192,10 @@ class PoolIndex:
         self.size = len(ids)
 
     def contains(self, images: list[str]) -> np.ndarray:
-        found = pc.is_in(pa.array(images, pa.string()), value_set=self.ids)
-        return found.to_numpy(zero_copy_only=False).astype(bool)
+        submitted = pa.array(images, pa.string())
+        # Hash the (at most ~1000) submitted ids and scan the pool once, rather than hash the whole pool per file.
+        present = self.ids.filter(pc.is_in(self.ids, value_set=submitted))
+        return pc.is_in(submitted, value_set=present).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, compat: bool) -> Selection:
