@@ -113,3 +113,18 @@ def test_plugin_methods_are_loaded_and_checked(inputs):
     assert selector.name == "random"
     with pytest.raises(DataPerfError, match="is not a subclass"):
         B.make_selector("vision_selection.algorithm:Concept", params)
+
+
+def test_without_machine_labels_the_methods_use_the_examples(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    layout_root = ws / "data" / "dataperf-vision-selection-resources"
+    (layout_root / "machine_labels" / "train-annotations-machine-imagelabels.csv").unlink()
+    params = config.load(ws / "parameters.yaml")
+    pool, concepts = B.load_inputs(ws / "data", config.CONCEPTS)
+    assert pool.machine_labels.empty
+    for spec in ("fps_cv", "pseudo_boundary"):
+        selection = B.make_selector(spec, params).select(pool, concepts, 1000)
+        B.check_selection(selection, pool, concepts, 1000, spec)
+        if spec == "fps_cv":   # its positives come from the labels and the examples only
+            positives = set(selection["Hawk"].loc[selection["Hawk"]["Confidence"] == 1, "ImageID"])
+            assert positives <= set(concepts[1].example_ids)

@@ -41,7 +41,12 @@ def load_inputs(data_folder: Path, concepts: list[str]) -> tuple[Pool, list[Conc
     lay = layout(data_folder)
     ids, x = read_pool(lay.pool)
     mids = [mid_of(c) for c in concepts] + [mid_of(look_alike_of(c)) for c in concepts]
-    labels = read_machine_labels(lay.machine_labels, mids).to_pandas()
+    if lay.machine_labels.is_file():
+        labels = read_machine_labels(lay.machine_labels, mids).to_pandas()
+    else:   # official data without data.official.machine_labels: the methods fall back on the examples
+        print(f"create_baselines: no machine labels ({lay.machine_labels}); methods see the examples only")
+        labels = pd.DataFrame({"ImageID": pd.Series(dtype=str), "LabelName": pd.Series(dtype=str),
+                               "Confidence": pd.Series(dtype=float)})
     pool = Pool(ids, x, labels)
     tasks = []
     for name in concepts:
