@@ -132,6 +132,9 @@ def test_compat_reads_like_the_original(ws, pool_ids, tmp_path):
     assert "the original evaluator fails on any other label" in _message(
         ws, pool_ids, path, _csv(rows + [(rows[0][0], "1.0")]), compat=True)
     assert "only label 1" in _message(ws, pool_ids, path, _csv(rows[:20]), compat=True)
+    spaced = _csv(rows).replace(",1\n", ", 1\n")
+    assert _check(ws, pool_ids, path, spaced).ids == sorted(i for i, _ in rows)
+    assert "found ' 1'" in _message(ws, pool_ids, path, spaced, compat=True)
     assert "no ImageID of the file is in the candidate pool" in _message(
         ws, pool_ids, path, _csv([("ffffffffffffffff", 0)]), compat=True)
 

@@ -109,10 +109,13 @@ def read_entries(path: Path, concept: str, compat: bool) -> list[Entry]:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(path, None, "must be UTF-8 text") from None
-    return _json_entries(path, text, concept, compat) if path.suffix == ".json" else _csv_entries(path, text)
+    return _json_entries(path, text, concept, compat) if path.suffix == ".json" else _csv_entries(path, text, compat)
 
 
-def _csv_entries(path: Path, text: str) -> list[Entry]:
+def _csv_entries(path: Path, text: str, compat: bool = False) -> list[Entry]:
+    """Rows of ImageID,Confidence (extra columns allowed, as in the original).  Spaces around values are
+    ignored, except in compat: Spark keeps them, so ' 1' is not a label there and ' abc' not a pool id."""
+    clean = (lambda v: v) if compat else str.strip
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -133,7 +136,7 @@ def _csv_entries(path: Path, text: str) -> list[Entry]:
             if len(fields) != len(header):
                 raise ValidationError(path, f"line {reader.line_num}",
                                       f"malformed CSV: {len(fields)} fields, the header has {len(header)}")
-            entries.append(Entry(fields[id_at].strip(), fields[label_at].strip(), f"line {reader.line_num}"))
+            entries.append(Entry(clean(fields[id_at]), clean(fields[label_at]), f"line {reader.line_num}"))
     except csv.Error as exc:
         raise ValidationError(path, f"line {reader.line_num}", f"malformed CSV ({exc})") from None
     return entries
