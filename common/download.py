@@ -26,6 +26,10 @@ OFFICIAL_SOURCES = {
     **{f"speech_selection_{lang}": {
         "url": f"http://dataperf.s3.amazonaws.com/speech-selection/dataperf_{name}_data.zip", "sha256": ""}
        for lang, name in (("en", "eng"), ("id", "ind"), ("pt", "por"))},
+    "data_acquisition": {
+        "url": "https://github.com/lchen001/Data_Acquisition_for_ML_Benchmark/releases/download/v0.0.1/marketinfo.zip",
+        "sha256": "",
+    },
 }
 
 
