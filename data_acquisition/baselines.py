@@ -8,25 +8,22 @@
                       the rest is shared again among the others
   summary_similarity  money in proportion to the squared similarity of a seller's summary to the buyer's data:
                       histogram overlap x label-correlation agreement (cosine) x closeness of the 5 samples
-  quality_greedy      ours: estimated quality = how much of the buyer's label signal the seller's correlations
-                      carry (projection, which noise, imbalance and shift all shrink) x histogram overlap x the
-                      share of the 5 samples a buyer-trained model labels the same way; sellers within 75% of the
-                      best are bought cheapest-per-row first, whole, until the budget is spent
+  quality_greedy      ours: estimated quality = agreement of the seller's label correlations with the buyer's
+                      (cosine) x how much of the buyer's label signal they carry (norm ratio, at most 1: noise and
+                      imbalance shrink it) x histogram overlap relative to the best seller's, to the 4th power
+                      (shift and duplicated rows lower it); the sellers within 90% of the best quality are bought
+                      whole, cheapest per row first, until the budget is spent
 All are deterministic (seeded per market) and spend at most the budget, computed exactly.
 """
 from __future__ import annotations
 
 import math
 import time
-import warnings
 import zlib
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from common.errors import DataPerfError
 from common.io import write_yaml
@@ -134,12 +131,6 @@ def sample_closeness(market: Market, seller: int, spacing: float) -> float:
     return float(min(1.0, spacing / max(distance, 1e-12)))
 
 
-def buyer_model(market: Market) -> LogisticRegression:
-    with warnings.catch_warnings(), threadpool_limits(limits=1):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return LogisticRegression(max_iter=3000).fit(market.buyer_x, market.buyer_y)
-
-
 # ------------------------------------------------------------------ strategies
 
 class UniformRandom(Strategy):
@@ -197,18 +188,27 @@ class SummarySimilarity(Strategy):
 
 class QualityGreedy(Strategy):
     name = "quality_greedy"
-    KEEP = 0.75     # sellers within this share of the best estimated quality are worth buying
+    KEEP = 0.9        # sellers within this share of the best estimated quality are worth buying
+    SHARPNESS = 4     # histogram overlap is close to 1 for everyone: its differences are raised to this power
 
     def quality(self, market: Market) -> list[float]:
+        """agreement x carried signal x relative overlap, per seller.
+
+        agreement: cosine of the seller's and the buyer's label-correlation vectors (shift and noise lower it);
+        carried: their norm ratio, at most 1 (label noise and class imbalance shrink a seller's correlations);
+        overlap: histogram overlap with the buyer's data over the best seller's (shift and duplicates lower it).
+        """
         d = market.buyer_x.shape[1]
         buyer = buyer_correlations(market)
-        model = buyer_model(market)
+        overlaps = [histogram_overlap(market, i) for i in range(market.sellers)]
+        best_overlap = max(max(overlaps), 1e-12)
         out = []
         for i in range(market.sellers):
-            carried = float(correlation_vector(market.summaries[i], d) @ buyer / max(buyer @ buyer, 1e-12))
-            samples = market.samples[i]
-            agree = float(np.mean(model.predict(samples[:, :-1]) == samples[:, -1])) if len(samples) else 0.0
-            out.append(max(0.0, carried) * histogram_overlap(market, i) * (0.5 + agree) / 1.5)
+            seller = correlation_vector(market.summaries[i], d)
+            norms = np.linalg.norm(seller) * np.linalg.norm(buyer)
+            agreement = max(0.0, float(seller @ buyer / norms)) if norms > 0 else 0.0
+            carried = min(1.0, float(np.linalg.norm(seller) / max(np.linalg.norm(buyer), 1e-12)))
+            out.append(agreement * carried * (overlaps[i] / best_overlap) ** self.SHARPNESS)
         return out
 
     def purchase(self, market):

@@ -40,9 +40,9 @@ def plot_spend_per_seller(rows: list[dict], path: Path) -> Path:
     sellers = max(len(r["spend_per_seller"]) for r in rows)
     fig, axes = figure(12, 1.2 + 1.1 * len(methods) * max(1, len(markets)) / 5)
     fig.clf()
-    grid = fig.subplots(len(methods), 1, squeeze=False)[:, 0]
-    image = None
-    for ax, method in zip(grid, methods):
+    axes = fig.subplots(len(methods), 2, squeeze=False, gridspec_kw={"width_ratios": [60, 1]})
+    grid = axes[:, 0]
+    for ax, bar, method in zip(grid, axes[:, 1], methods):
         share = np.full((len(markets), sellers), np.nan)
         for r in rows:
             if r["method"] == method:
@@ -51,10 +51,10 @@ def plot_spend_per_seller(rows: list[dict], path: Path) -> Path:
         image = ax.imshow(share, aspect="auto", cmap="viridis", vmin=0, vmax=1)
         ax.set_yticks(range(len(markets)), [f"market {m}" for m in markets], fontsize=7)
         ax.set_xticks(range(sellers), [str(s) if s % 2 == 0 else "" for s in range(sellers)], fontsize=7)
-        ax.set_title(method, fontsize=9, loc="left")
+        ax.set_title(f"{method}: share of the budget spent per seller", fontsize=9, loc="left")
         ax.grid(False)
+        fig.colorbar(image, cax=bar)
     grid[-1].set_xlabel("seller")
-    fig.colorbar(image, ax=list(grid), label="share of the budget spent")
     return save_png(fig, path)
 
 
