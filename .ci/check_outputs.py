@@ -26,6 +26,14 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
                 files += [ws / "results" / f"{lang}_{b}_evaluation.json", ws / "plots" / f"per_class_f1_{lang}_{b}.png",
                           ws / "submissions" / "cross_validation" / f"{lang}_{b}_train.json"]
         return files
+    if cube == "data_acquisition":
+        markets = params.get("data", {}).get("markets", [0, 1, 2, 3, 4])
+        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_spend.png",
+                 ws / "plots" / "spend_per_seller.png"]
+        for k in markets:
+            files += [ws / "results" / f"{k}_evaluation.json", ws / "marketinfo" / str(k) / "price" / "budget.txt",
+                      ws / "features" / str(k) / "19.csv", ws / "submissions" / "quality_greedy" / f"{k}.txt"]
+        return files
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 

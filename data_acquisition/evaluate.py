@@ -234,7 +234,7 @@ def summarize(rows: list[dict]) -> dict:
     out = {}
     for method in sorted({r["method"] for r in rows}):
         part = [r for r in rows if r["method"] == method]
-        out[method] = {"markets": len(part), **metrics.summarize([r["accuracy"] for r in part]),
+        out[method] = {"markets": len(part), "files": len(part), **metrics.summarize([r["accuracy"] for r in part]),
                        "dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
                        "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
                        "warnings": sum(len(r["warnings"]) for r in part)}
