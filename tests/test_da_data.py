@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import ValidationError
 from data_acquisition.algorithm import load_market
-from data_acquisition.data import (affordable_rows, cost_of, market_files, read_budget, read_matrix_csv, read_prices,
+from data_acquisition.data import (affordable_rows, column_histograms, cost_of, market_files, read_budget, read_matrix_csv, read_prices,
                                    summarize_seller)
 from data_acquisition.generator import generate_market
 
@@ -40,6 +40,18 @@ def test_summary_matches_its_definition():
         assert s["label_correlation"][str(j)] == pytest.approx(np.corrcoef(x[:, j], y)[0, 1], abs=1e-12)
     assert s["label_correlation"]["2"] is None
     json.dumps(s, allow_nan=False)
+
+
+def test_column_histograms_equal_numpy_histogram():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.round(rng.normal(size=500), 1), rng.normal(size=500) * 1e-9, np.full(500, 2.0),
+                         np.tile([0.1, 0.2, 0.3, 0.7], 125), rng.integers(0, 3, 500).astype(float),
+                         np.round(rng.normal(size=(500, 300)) * 0.2, 4)])
+    counts, edges = column_histograms(x, 10)
+    for j in range(x.shape[1]):
+        want_counts, want_edges = np.histogram(x[:, j], bins=10)
+        np.testing.assert_array_equal(counts[j], want_counts)
+        np.testing.assert_array_equal(edges[j], want_edges)
 
 
 def test_linear_prices_are_exact():
