@@ -58,10 +58,11 @@ def read_market_terms(market_folder: Path, market: int) -> Terms:
     budget, prices, summaries = read_terms(market_folder, market)
     files = market_files(market_folder, None, market)
     return Terms(market, budget, prices, [s["row_number"] for s in summaries],
-                 [files.budget, files.prices, files.seller_ids])
+                 [files.budget, files.prices, files.seller_ids, files.buyer])
 
 
-def draws(purchases: list[Purchase], terms: dict[int, Terms], trials: int, seed: int, compat: bool) -> list[list]:
+def draws(purchases: list[Purchase], terms: dict[int, Terms], trials: int, seed: int, compat: bool,
+          markets: list[int]) -> list[list]:
     """Per purchase and trial, the row indices drawn from each seller (a list over sellers)."""
     out: list[list] = [[None] * trials for _ in purchases]
     if not compat:
@@ -69,16 +70,16 @@ def draws(purchases: list[Purchase], terms: dict[int, Terms], trials: int, seed:
             sizes = terms[purchase.market].sizes
             for trial in range(trials):
                 rng = np.random.default_rng([seed, purchase.market, trial])
-                out[p_index][trial] = [rng.choice(size, size=n, replace=False) if n else np.zeros(0, np.int64)
-                                       for n, size in zip(purchase.counts, sizes)]
+                out[p_index][trial] = [rng.choice(size, size=n, replace=False) for n, size in zip(purchase.counts, sizes)]
         return out
     # The repository draws from numpy's global generator, seeded once per run with 1111, markets in
     # config order, 10 trials each, every seller in order (n = 0 draws nothing).
     for method in dict.fromkeys(p.method for p in purchases):
         state = np.random.RandomState(COMPAT_SEED)
-        for p_index, purchase in enumerate(purchases):
-            if purchase.method != method:
-                continue
+        mine = sorted((i for i, p in enumerate(purchases) if p.method == method),
+                      key=lambda i: markets.index(purchases[i].market))
+        for p_index in mine:
+            purchase = purchases[p_index]
             sizes = terms[purchase.market].sizes
             for trial in range(trials):
                 out[p_index][trial] = [state.choice(size, size=n, replace=True) for n, size in zip(purchase.counts, sizes)]
@@ -169,7 +170,7 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
     _COMPAT[0] = compat
     for m in needed:
         _BUYERS[m] = read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data")
-    plan = draws(purchases, terms, trials, params.get("seed"), compat)
+    plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
     load_rows(Path(seller_folder), terms, plan, purchases)
     job_of: dict[tuple, int] = {}
     assignment = []

@@ -165,3 +165,8 @@ def test_compat_equals_the_original_evaluator_and_workers_do_not_matter(gws):
     write_parameters(gws, {**TINY, "evaluate": {"workers": 1, "compat": True}})
     run(gws)
     assert rows_by(gws)[("c", 1)]["per_trial"] == got[("c", 1)]["per_trial"]
+    # the original's generator runs through the markets in the configured order
+    write_parameters(gws, {**TINY, "data": {**TINY["data"], "markets": [1, 0]}, "evaluate": {"compat": True, "trials": 2}})
+    run(gws)
+    want = original_evaluate(gws / "marketinfo", gws / "features", gws / "submissions" / "c", [1, 0], num_trial=2)
+    assert rows_by(gws)[("c", 0)]["accuracy"] == pytest.approx(want[0]["acc"], abs=1e-12)
