@@ -139,8 +139,12 @@ class UniformRandom(Strategy):
 
     def purchase(self, market):
         rng = strategy_rng(self.seed, market.market, self.name)
-        scale = market.budget / (sum(market.max_prices) / market.sellers)
-        highs = [max(1, math.floor(size * scale / market.sellers * 2)) for size in market.sizes]
+        mean_price = sum(market.max_prices) / market.sellers
+        if mean_price == 0:   # free data: the repository's cost_scale is unbounded, every count is affordable
+            highs = [size + 1 for size in market.sizes]
+        else:
+            scale = market.budget / mean_price
+            highs = [max(1, math.floor(size * scale / market.sellers * 2)) for size in market.sizes]
         counts = None
         for _ in range(self.REDRAWS):
             counts = [min(int(rng.integers(0, high)), size) for high, size in zip(highs, market.sizes)]
@@ -183,7 +187,8 @@ class SummarySimilarity(Strategy):
         return out
 
     def purchase(self, market):
-        return water_fill(market, [s ** 2 for s in self.similarity(market)])
+        weights = [s ** 2 for s in self.similarity(market)]
+        return water_fill(market, weights if any(w > 0 for w in weights) else [1] * market.sellers)
 
 
 class QualityGreedy(Strategy):
@@ -214,8 +219,8 @@ class QualityGreedy(Strategy):
     def purchase(self, market):
         quality = self.quality(market)
         best = max(quality)
-        if best <= 0:
-            return [0] * market.sellers
+        if best <= 0:   # nothing looks like the buyer's data: spread the money
+            return water_fill(market, [1] * market.sellers)
         chosen = [i for i in range(market.sellers) if quality[i] >= self.KEEP * best]
         return buy_in_order(market, sorted(chosen, key=lambda i: (market.price_per_row(i), i)))
 
