@@ -10,7 +10,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import yaml
 
 from common.errors import DataPerfError
 from common.parameters import Parameters

@@ -13,7 +13,7 @@ from data_acquisition.data import (affordable_rows, column_histograms, cost_of, 
                                    summarize_seller)
 from data_acquisition.generator import generate_market
 
-from da_workspace import TINY, generated_workspace
+from da_workspace import generated_workspace
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,10 @@ def test_readers_name_file_and_rule(tmp_path):
     (tmp_path / "s.csv").write_text("0.1,0.2,1\n0.3,,0\n")
     with pytest.raises(ValidationError, match="s.csv: row 2: missing or non-finite value"):
         read_matrix_csv(tmp_path / "s.csv", "seller data")
+    for text in ("0.1,x,1\n", "0.1,0.2,1\n0.3,0\n"):
+        (tmp_path / "s.csv").write_text(text)
+        with pytest.raises(ValidationError, match="s.csv: not a CSV of 3 numbers per row"):
+            read_matrix_csv(tmp_path / "s.csv", "seller data")
     (tmp_path / "s.csv").write_text("0.1,0.2,1\n0.3,0.4,0.5\n")
     with pytest.raises(ValidationError, match="row 2: the label"):
         read_matrix_csv(tmp_path / "s.csv", "seller data")
