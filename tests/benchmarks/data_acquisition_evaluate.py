@@ -56,7 +56,10 @@ def measure(ws: Path, name: str, markets: list[int], workers="1") -> dict:
                            "--market-ids", *map(str, markets)], capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["fits"] = next((line.split(": ", 1)[1] for line in proc.stdout.splitlines()
+                           if line.startswith("evaluate: ")), "")
+    return result
 
 
 def main() -> None:
@@ -98,9 +101,10 @@ def main() -> None:
           f"download {download_seconds:.1f} s")
     print(f"original procedure, 1 file x 10 trials: {original['seconds']:7.1f} s, peak {original['peak_mib']:6.0f} MiB")
     print(f"this evaluator, compat, same file:      {compat['seconds']:7.1f} s, peak {compat['peak_mib']:6.0f} MiB, "
-          f"{original['seconds'] / compat['seconds']:.1f}x faster")
+          f"{original['seconds'] / compat['seconds']:.1f}x faster ({compat['fits']})")
     for w, r in strict.items():
-        print(f"this evaluator, 5 files x 5 trials, workers={w:<4}: {r['seconds']:6.1f} s, peak {r['peak_mib']:6.0f} MiB")
+        print(f"this evaluator, 5 files x 5 trials, workers={w:<4}: {r['seconds']:6.1f} s, peak {r['peak_mib']:6.0f} MiB "
+              f"({r['fits']})")
     identical = all(abs(compat["scores"][k] - original["scores"][k]) < 1e-12 for k in original["scores"])
     print(f"compat scores identical to the original procedure: {identical}")
     if not identical:
