@@ -47,3 +47,25 @@ def write_counts(ws: Path, method: str, market: int, text: str, suffix: str = ".
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+from data_acquisition.algorithm import Strategy  # noqa: E402
+
+
+class CheapestFirst(Strategy):
+    """A participant's strategy, loaded by name: whole sellers, cheapest per row first."""
+    name = "cheapest_first"
+
+    def purchase(self, market):
+        counts, money = [0] * market.sellers, market.budget
+        for i in sorted(range(market.sellers), key=market.price_per_row):
+            counts[i] = market.affordable(i, money)
+            money -= market.cost([counts[j] if j == i else 0 for j in range(market.sellers)])
+        return counts
+
+
+class Overspender(Strategy):
+    name = "overspender"
+
+    def purchase(self, market):
+        return list(market.sizes)

@@ -148,3 +148,20 @@ def test_official_download_from_a_loopback_server(tmp_path, http_folder):  # noq
     proc = subprocess.run([sys.executable, "-m", "common", "run", "data_acquisition", "--workspace", str(ws),
                            "--task=download"], capture_output=True, text=True)
     assert proc.returncode == 1 and "download rejected" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_participant_strategy_is_loaded_run_and_checked(ws, tmp_path):
+    values = {**TINY, "baselines": {"methods": ["equal_spend", "da_workspace:CheapestFirst"], "workers": 1}}
+    params_file = write_parameters(tmp_path / "p", values)
+    B.create_baselines(params_file, ws / "marketinfo", tmp_path / "subs")
+    market = load_market(ws / "marketinfo", 1)
+    counts = [int(v) for v in (tmp_path / "subs" / "cheapest_first" / "1.txt").read_text().split(",")]
+    cheapest = min(range(20), key=market.price_per_row)
+    assert counts[cheapest] == min(market.sizes[cheapest], market.affordable(cheapest, market.budget))
+    assert market.cost(counts) <= market.budget
+    values["baselines"]["methods"] = ["da_workspace:Overspender"]
+    with pytest.raises(DataPerfError, match="method 'overspender' in market 0: cost .* over the budget"):
+        B.create_baselines(write_parameters(tmp_path / "p", values), ws / "marketinfo", tmp_path / "subs")
+    values["baselines"]["methods"] = ["da_workspace:Nope"]
+    with pytest.raises(DataPerfError, match="Nope is not a subclass"):
+        B.create_baselines(write_parameters(tmp_path / "p", values), ws / "marketinfo", tmp_path / "subs")
