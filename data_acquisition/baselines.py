@@ -12,7 +12,7 @@
                       (cosine) x how much of the buyer's label signal they carry (norm ratio, at most 1: noise and
                       imbalance shrink it) x histogram overlap relative to the best seller's, to the 4th power
                       (shift and duplicated rows lower it); the sellers within 90% of the best quality are bought
-                      whole, cheapest per row first, until the budget is spent
+                      whole, cheapest per row first, then those within 75%, best first, until the budget is spent
 All are deterministic (seeded per market) and spend at most the budget, computed exactly.
 """
 from __future__ import annotations
@@ -193,7 +193,8 @@ class SummarySimilarity(Strategy):
 
 class QualityGreedy(Strategy):
     name = "quality_greedy"
-    KEEP = 0.9        # sellers within this share of the best estimated quality are worth buying
+    KEEP = 0.9        # sellers within this share of the best estimated quality are bought first
+    RESERVE = 0.75    # money left after those goes to the next best, in quality order, down to this share
     SHARPNESS = 4     # histogram overlap is close to 1 for everyone: its differences are raised to this power
 
     def quality(self, market: Market) -> list[float]:
@@ -221,8 +222,11 @@ class QualityGreedy(Strategy):
         best = max(quality)
         if best <= 0:   # nothing looks like the buyer's data: spread the money
             return water_fill(market, [1] * market.sellers)
-        chosen = [i for i in range(market.sellers) if quality[i] >= self.KEEP * best]
-        return buy_in_order(market, sorted(chosen, key=lambda i: (market.price_per_row(i), i)))
+        chosen = sorted((i for i in range(market.sellers) if quality[i] >= self.KEEP * best),
+                        key=lambda i: (market.price_per_row(i), i))
+        reserve = sorted((i for i in range(market.sellers) if self.RESERVE * best <= quality[i] < self.KEEP * best),
+                         key=lambda i: (-quality[i], i))
+        return buy_in_order(market, chosen + reserve)
 
 
 BUILTIN = {cls.name: cls for cls in (UniformRandom, SingleSeller, EqualSpend, SummarySimilarity, QualityGreedy)}
