@@ -166,7 +166,9 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
         purchases.append(Purchase(sub.method, sub.market, sub.path, counts, cost))
     raise_all(errors)
 
-    _BUYERS.clear(), _ROWS.clear(), _JOBS.clear()
+    for table in (_BUYERS, _ROWS):
+        table.clear()
+    _JOBS.clear()
     _COMPAT[0] = compat
     for m in needed:
         _BUYERS[m] = read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data")
