@@ -36,6 +36,14 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
                       resources / "test_sets" / f"alpha_test_set_{c}_256.parquet",
                       ws / "submissions" / "pseudo_boundary" / f"{c}.csv"]
         return files
+    if cube == "data_acquisition":
+        markets = params.get("data", {}).get("markets", [0, 1, 2, 3, 4])
+        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_spend.png",
+                 ws / "plots" / "spend_per_seller.png"]
+        for k in markets:
+            files += [ws / "results" / f"{k}_evaluation.json", ws / "marketinfo" / str(k) / "price" / "budget.txt",
+                      ws / "features" / str(k) / "19.csv", ws / "submissions" / "quality_greedy" / f"{k}.txt"]
+        return files
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 

@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # DATAPERF_E2E_CUBES="a b" runs a subset (e.g. while working on one cube).
-read -r -a CUBES <<<"${DATAPERF_E2E_CUBES:-vision_debugging speech_selection vision_selection}"
+read -r -a CUBES <<<"${DATAPERF_E2E_CUBES:-vision_debugging speech_selection vision_selection data_acquisition}"
 CI_USER=${CI_USER:-dataperf-ci}
 
 step() { echo "== $* ($(date +%H:%M:%S))"; }

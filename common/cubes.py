@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .errors import DataPerfError
 
-CUBES = ("vision_debugging", "speech_selection", "vision_selection")
+CUBES = ("vision_debugging", "speech_selection", "vision_selection", "data_acquisition")
 TASK_ORDER = ("download", "create_baselines", "evaluate", "plot")
 
 

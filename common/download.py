@@ -32,6 +32,10 @@ OFFICIAL_SOURCES = {
     "vision_selection_machine_labels": {
         "url": "https://storage.googleapis.com/openimages/v5/train-annotations-machine-imagelabels.csv",
         "sha256": ""},
+    "data_acquisition": {
+        "url": "https://github.com/lchen001/Data_Acquisition_for_ML_Benchmark/releases/download/v0.0.1/marketinfo.zip",
+        "sha256": "",
+    },
 }
 
 

@@ -6,6 +6,7 @@ faster than several threads in one process, and results do not depend on thread 
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable
@@ -18,11 +19,11 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 def _init_worker() -> None:
     for var in _THREAD_VARS:
         os.environ[var] = "1"
-    try:
-        import torch
+    # Only a torch the parent already imported needs pinning: one imported later in the worker starts
+    # with OMP_NUM_THREADS=1, and importing it here would cost seconds per worker in cubes that never use it.
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:  # a cube without torch
-        pass
 
 
 @contextmanager

@@ -234,3 +234,22 @@ def test_parallel_map_keeps_order_and_matches_serial():
     items = list(range(7))
     assert parallel_map(_square, items, workers=2) == parallel_map(_square, items, workers=1) == [i * i for i in items]
     assert resolve_workers("auto", 1) == 1 and resolve_workers(8, 3) == 3
+
+
+def _torch_threads(_):
+    import torch
+    return torch.get_num_threads()
+
+
+def test_workers_pin_torch_to_one_thread_even_when_imported_late():
+    # run in a fresh interpreter: this test process may already have imported torch
+    import subprocess
+    import sys
+    code = ("from common.parallel import parallel_map\n"
+            "import test_common\n"
+            "import sys\nassert 'torch' not in sys.modules\n"
+            "print(parallel_map(test_common._torch_threads, range(4), 2))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(__import__("pathlib").Path(__file__).parent))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1, 1, 1, 1]"

@@ -1,0 +1,283 @@
+"""The evaluate task: draw the purchased rows, train the frozen model, score accuracy on the buyer's data.
+
+Every file is validated before anything is read from the sellers.  Then each seller is read once (only the
+sellers something was bought from) and only the rows some draw uses are kept, so memory follows what was
+bought, not the market's size.  Jobs are (file, trial) fits run in parallel processes; draws that are
+identical (same market, same rows) are fitted once.
+
+Sampling (default): per market and trial one generator, numpy default_rng([seed, market, trial]); sellers in
+id order, n_i rows of seller i without replacement (as the Dynabench evaluator, whose draw was unseeded and
+off by one).  Every method sees the same draw for the same counts, so methods are compared on equal terms.
+compat: the repository's evaluator: one numpy RandomState(1111) per submission, consumed market after market,
+trial after trial, seller after seller, with replacement; 10 trials; max_iter 100; no budget check.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from common import metrics
+from common.errors import ValidationError, ValidationErrors, raise_all
+from common.io import write_json, write_text
+from common.parallel import parallel_map
+from common.runrecord import run_record
+
+from . import config
+from .algorithm import read_terms
+from .data import market_files, read_matrix_csv
+from .model import accuracy, dataperf_score
+from .submission import check_counts, find_submissions, parse_counts
+
+COMPAT_SEED = 1111
+
+
+@dataclass
+class Terms:
+    """What the evaluator needs of a market before touching the sellers' data."""
+    market: int
+    budget: Fraction
+    max_prices: list[Fraction]
+    sizes: list[int]
+    inputs: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Purchase:
+    method: str
+    market: int
+    path: Path
+    counts: list[int]
+    cost: Fraction
+
+
+def read_market_terms(market_folder: Path, market: int) -> Terms:
+    budget, prices, summaries = read_terms(market_folder, market)
+    files = market_files(market_folder, None, market)
+    return Terms(market, budget, prices, [s["row_number"] for s in summaries],
+                 [files.budget, files.prices, files.seller_ids, files.buyer])
+
+
+def draws(purchases: list[Purchase], terms: dict[int, Terms], trials: int, seed: int, compat: bool,
+          markets: list[int]) -> list[list]:
+    """Per purchase and trial, the row indices drawn from each seller (a list over sellers)."""
+    out: list[list] = [[None] * trials for _ in purchases]
+    if not compat:
+        for p_index, purchase in enumerate(purchases):
+            sizes = terms[purchase.market].sizes
+            for trial in range(trials):
+                rng = np.random.default_rng([seed, purchase.market, trial])
+                out[p_index][trial] = [rng.choice(size, size=n, replace=False) for n, size in zip(purchase.counts, sizes)]
+        return out
+    # The repository draws from numpy's global generator, seeded once per run with 1111, markets in
+    # config order, 10 trials each, every seller in order (n = 0 draws nothing).
+    for method in dict.fromkeys(p.method for p in purchases):
+        state = np.random.RandomState(COMPAT_SEED)
+        mine = sorted((i for i, p in enumerate(purchases) if p.method == method),
+                      key=lambda i: markets.index(purchases[i].market))
+        for p_index in mine:
+            purchase = purchases[p_index]
+            sizes = terms[purchase.market].sizes
+            for trial in range(trials):
+                out[p_index][trial] = [state.choice(size, size=n, replace=True) for n, size in zip(purchase.counts, sizes)]
+    return out
+
+
+# Shared with forked workers: filled before parallel_map.
+_BUYERS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_ROWS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_JOBS: list[tuple[int, list[tuple[int, np.ndarray]]]] = []
+_COMPAT = [False]
+
+
+def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], purchases: list[Purchase]) -> None:
+    """Read each needed seller once; keep only the rows drawn; remap the draws onto the kept rows."""
+    needed: dict[tuple[int, int], list[np.ndarray]] = {}
+    for purchase, per_trial in zip(purchases, plan):
+        for trial_draw in per_trial:
+            for seller, rows in enumerate(trial_draw):
+                if len(rows):
+                    needed.setdefault((purchase.market, seller), []).append(rows)
+    errors = []
+    kept: dict[tuple[int, int], np.ndarray] = {}
+    for (market, seller), parts in sorted(needed.items()):
+        path = market_files(Path("."), seller_folder, market).seller(seller)
+        try:
+            x, y = read_matrix_csv(path, "seller data")
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        expected = terms[market].sizes[seller]
+        width = _BUYERS[market][0].shape[1]
+        if len(y) != expected or x.shape[1] != width:
+            errors.append(ValidationError(path, None, f"has {len(y)} rows of {x.shape[1]} features; the market's "
+                                          f"summary says {expected} rows and the buyer data has {width} features"))
+            continue
+        rows = np.unique(np.concatenate(parts))
+        kept[(market, seller)] = rows
+        _ROWS[(market, seller)] = (x[rows], y[rows])
+    raise_all(errors)
+    for purchase, per_trial in zip(purchases, plan):
+        for t, trial_draw in enumerate(per_trial):
+            per_trial[t] = [np.searchsorted(kept[(purchase.market, s)], rows) if len(rows) else rows
+                            for s, rows in enumerate(trial_draw)]
+
+
+def _fit(job_index: int) -> tuple[float, str | None]:
+    market, parts = _JOBS[job_index]
+    width = _BUYERS[market][0].shape[1]
+    xs = [_ROWS[(market, s)][0][rows] for s, rows in parts]
+    ys = [_ROWS[(market, s)][1][rows] for s, rows in parts]
+    train_x = np.concatenate(xs) if xs else np.zeros((0, width))
+    train_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+    return accuracy(train_x, train_y, *_BUYERS[market], compat=_COMPAT[0])
+
+
+def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
+    """Two jobs with the same rows in the same order train the same model: fit it once."""
+    return market, tuple((s, np.asarray(rows, np.int64).tobytes()) for s, rows in parts)
+
+
+def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
+             results_folder: Path) -> dict:
+    params = config.load(parameters_file)
+    compat = params.get("evaluate.compat")
+    trials = config.trials(params)
+    markets = params.get("data.markets")
+    submissions = find_submissions(Path(submission_folder), markets, compat)
+    needed = sorted({s.market for s in submissions})
+    terms = {m: read_market_terms(Path(market_folder), m) for m in needed}
+
+    purchases, errors = [], []
+    for sub in submissions:
+        t = terms[sub.market]
+        try:
+            counts = parse_counts(sub.path, compat)
+            cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, compat)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        except ValidationErrors as exc:
+            errors += exc.errors
+            continue
+        purchases.append(Purchase(sub.method, sub.market, sub.path, counts, cost))
+    raise_all(errors)
+
+    for table in (_BUYERS, _ROWS):
+        table.clear()
+    _JOBS.clear()
+    _COMPAT[0] = compat
+    for m in needed:
+        _BUYERS[m] = read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data")
+    plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
+    load_rows(Path(seller_folder), terms, plan, purchases)
+    job_of: dict[tuple, int] = {}
+    assignment = []
+    for purchase, per_trial in zip(purchases, plan):
+        row = []
+        for trial_draw in per_trial:
+            parts = [(s, rows) for s, rows in enumerate(trial_draw) if len(rows)]
+            key = _job_key(purchase.market, parts)
+            if key not in job_of:
+                job_of[key] = len(_JOBS)
+                _JOBS.append((purchase.market, parts))
+            row.append(job_of[key])
+        assignment.append(row)
+    started = time.perf_counter()
+    outcomes = parallel_map(_fit, range(len(_JOBS)), params.get("evaluate.workers"), progress="fitting")
+    elapsed = time.perf_counter() - started
+    print(f"evaluate: {len(_JOBS)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
+
+    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs]) for p, jobs in zip(purchases, assignment)]
+    write_results(Path(results_folder), Path(parameters_file), params, rows, submissions, terms, compat, trials,
+                  fits=len(_JOBS), seconds=elapsed)
+    _ROWS.clear()
+    return summarize(rows)
+
+
+def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]]) -> dict:
+    values = [a for a, _ in outcomes]
+    warnings = sorted({w for _, w in outcomes if w})
+    mean = float(np.mean(values))
+    budget, cost = float(terms.budget), float(purchase.cost)
+    spend = [float(p * n / size) if n else 0.0 for p, n, size in zip(terms.max_prices, purchase.counts, terms.sizes)]
+    row = {"method": purchase.method, "market": purchase.market, **metrics.summarize(values),
+           "accuracy": mean, "per_trial": values, "cost": cost, "budget": budget, "spent_fraction": cost / budget,
+           "over_budget": purchase.cost > terms.budget, "dataperf_score": dataperf_score(mean, cost, budget),
+           "rows_bought": int(sum(purchase.counts)), "counts": purchase.counts, "spend_per_seller": spend,
+           "warnings": warnings}
+    for w in warnings:
+        print(f"warning: {purchase.path}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
+    return row
+
+
+def write_results(folder: Path, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
+                  compat: bool, trials: int, **extra) -> None:
+    root = parameters_file.resolve().parent
+    for market in sorted({r["market"] for r in rows}):
+        part = [r for r in rows if r["market"] == market]
+        inputs = [s.path for s in submissions if s.market == market] + terms[market].inputs
+        write_json(folder / f"{market}_evaluation.json", {
+            "market": market, "budget": float(terms[market].budget), "trials": trials,
+            "mode": "compat" if compat else "strict", "methods": {r["method"]: r for r in part},
+            "run": run_record("evaluate", params.values, inputs, relative_to=root)})
+    summary = summarize(rows)
+    write_json(folder / "summary.json", {"methods": summary, "rows": rows,
+                                         "run": run_record("evaluate", params.values, relative_to=root, **extra)})
+    write_text(folder / "summary.csv", summary_csv(rows))
+    print(score_table(rows))
+    print(f"results: {folder}")
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Per method: accuracy averaged over markets (the challenge's score; 'mean'), and the DataPerf score."""
+    out = {}
+    for method in sorted({r["method"] for r in rows}):
+        part = [r for r in rows if r["method"] == method]
+        out[method] = {"markets": len(part), "files": len(part), **metrics.summarize([r["accuracy"] for r in part]),
+                       "dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
+                       "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
+                       "warnings": sum(len(r["warnings"]) for r in part)}
+    return out
+
+
+def _markets(rows):
+    return sorted({r["market"] for r in rows})
+
+
+def summary_csv(rows: list[dict]) -> str:
+    markets = _markets(rows)
+    lookup = {(r["method"], r["market"]): r for r in rows}
+    summary = summarize(rows)
+    lines = ["method,mean_accuracy,mean_dataperf_score," + ",".join(
+        f"market{m}_accuracy,market{m}_std,market{m}_cost,market{m}_budget" for m in markets)]
+    for method in sorted(summary):
+        cells = [f"{summary[method]['mean']:.5f}", f"{summary[method]['dataperf_score']:.5f}"]
+        for m in markets:
+            r = lookup.get((method, m))
+            cells += ["", "", "", ""] if r is None else \
+                [f"{r['accuracy']:.5f}", f"{r['std']:.5f}", f"{r['cost']:.4f}", f"{r['budget']:.4f}"]
+        lines.append(",".join([method] + cells))
+    return "\n".join(lines) + "\n"
+
+
+def score_table(rows: list[dict]) -> str:
+    """Accuracy per market (mean over trials), its mean over markets, and the DataPerf score; higher is better."""
+    markets = _markets(rows)
+    summary = summarize(rows)
+    lookup = {(r["method"], r["market"]): r for r in rows}
+    methods = sorted(summary, key=lambda m: -summary[m]["mean"])
+    width = max(len(m) for m in methods)
+    lines = ["accuracy on the buyer's data, mean over trials (higher is better); spent = cost / budget",
+             f"{'method':<{width}}  " + "  ".join(f"{f'market {m}':>9}" for m in markets)
+             + f"  {'mean':>7}  {'dataperf':>8}  {'spent':>6}"]
+    for method in methods:
+        cells = [lookup.get((method, m)) for m in markets]
+        lines.append(f"{method:<{width}}  " + "  ".join(f"{'-':>9}" if c is None else f"{c['accuracy']:9.4f}"
+                                                      for c in cells)
+                     + f"  {summary[method]['mean']:7.4f}  {summary[method]['dataperf_score']:8.4f}"
+                     + f"  {summary[method]['spent_fraction']:6.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""Submission files of the data-acquisition challenge: naming, parsing and validation.
+
+A submission is one file per market, `<k>.txt` (the current official name; the repository's `<k>.csv` is
+accepted too), holding one line of comma-separated non-negative integers: how many rows to buy from each
+seller, in seller id order.  In submission_folder each sub-folder is one method (create_baselines writes
+submissions/<method>/); files directly in submission_folder are the method "submission".
+
+Default rules: one line of exactly one whole number per seller (whitespace around numbers is fine, as in
+Dynabench's parser), none negative, none above the seller's row count, total cost at most the market's budget
+(equal is allowed; costs are exact fractions, so no rounding decides), a file for every market.
+`compat: true` parses with numpy.loadtxt(delimiter=",", dtype=int) like the repository's evaluator and
+skips the budget check, which the organisers' evaluator switched off (buyer_budget=1e10); counts outside
+[0, N] and a wrong count of numbers stay errors, since the original fails on them too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import ValidationError, raise_all
+from common.io import write_text
+from common.plugins import check_method_name
+
+from .data import cost_of, format_number
+
+LOOSE_METHOD = "submission"
+SUFFIXES = (".txt", ".csv")
+WHOLE = re.compile(r"^\d+$")
+NEGATIVE = re.compile(r"^-\d+$")
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    method: str
+    market: int
+    path: Path
+
+
+def write_submission(folder: Path, method: str, market: int, counts) -> Path:
+    return write_text(Path(folder) / method / f"{market}.txt", ",".join(str(int(n)) for n in counts) + "\n")
+
+
+def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[SubmissionFile]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValidationError(folder, None, "submission folder not found")
+    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
+                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
+    found, errors = [], []
+    for method, place in groups:
+        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith("."))
+        if not files:
+            continue
+        try:
+            check_method_name(method, place)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        by_market: dict[int, Path] = {}
+        for path in files:
+            if not (path.stem.isdigit() and int(path.stem) in markets):
+                if not compat:
+                    errors.append(ValidationError(path, None, f"file names must be <market>.txt (or .csv) with a "
+                                                  f"market in {markets}"))
+                continue
+            market = int(path.stem)
+            if market in by_market:
+                errors.append(ValidationError(path, None, f"two files for market {market} "
+                                              f"({by_market[market].name} and {path.name}): keep one"))
+                continue
+            by_market[market] = path
+        missing = [m for m in markets if m not in by_market]
+        if missing:
+            errors.append(ValidationError(place / f"{missing[0]}.txt", f"method '{method}'",
+                                          f"missing market file: every method needs one file per market "
+                                          f"(missing: {', '.join(f'{m}.txt' for m in missing)})"))
+        found += [SubmissionFile(method, m, p) for m, p in sorted(by_market.items())]
+    raise_all(errors)
+    if not found:
+        raise ValidationError(folder, None, "no submissions found (expected <method>/<market>.txt)")
+    return found
+
+
+def parse_counts(path: Path, compat: bool) -> list[int]:
+    """The numbers of one file, before they are checked against the market."""
+    if compat:
+        return _parse_like_numpy(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(path, None, "must be UTF-8 text") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise ValidationError(path, None, f"must hold exactly one line of comma-separated counts, found {len(lines)}")
+    counts, errors = [], []
+    for position, field in enumerate(lines[0].split(",")):
+        value = field.strip()
+        if WHOLE.match(value):
+            counts.append(int(value))
+        elif NEGATIVE.match(value):
+            errors.append(ValidationError(path, f"seller {position}", f"count must not be negative, found {value}"))
+        else:
+            errors.append(ValidationError(path, f"seller {position}",
+                                          f"count must be a whole number, found {value!r}"))
+    raise_all(errors)
+    return counts
+
+
+def _parse_like_numpy(path: Path) -> list[int]:
+    try:
+        values = np.loadtxt(path, delimiter=",", dtype=int)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(path, None, f"numpy.loadtxt(delimiter=',', dtype=int) cannot read it ({exc})") from None
+    if values.ndim != 1:
+        values = np.atleast_1d(values)
+        if values.ndim != 1:
+            raise ValidationError(path, None, "must hold one line of counts")
+    return [int(v) for v in values]
+
+
+def check_counts(path: Path, counts: list[int], sizes: list[int], max_prices: list[Fraction], budget: Fraction,
+                 compat: bool) -> Fraction:
+    """Every rule against the market; returns the exact cost."""
+    if len(counts) != len(sizes):
+        raise ValidationError(path, None, f"wrong count of numbers: {len(counts)} given, the market has "
+                              f"{len(sizes)} sellers (one count per seller, in seller id order)")
+    errors = []
+    for seller, (n, size) in enumerate(zip(counts, sizes)):
+        if n < 0:
+            errors.append(ValidationError(path, f"seller {seller}", f"count must not be negative, found {n}"))
+        elif n > size:
+            errors.append(ValidationError(path, f"seller {seller}",
+                                          f"{n} rows asked, the seller has only {size}"))
+    raise_all(errors)
+    cost = sum((cost_of(p, n, size) for p, n, size in zip(max_prices, counts, sizes)), Fraction(0))
+    if cost > budget and not compat:
+        raise ValidationError(path, f"cost {format_number(cost)}",
+                              f"over the budget of {format_number(budget)} (a cost equal to the budget is allowed)")
+    return cost
