@@ -9,7 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from .io import write_bytes_atomic  # noqa: E402
+from .errors import DataPerfError  # noqa: E402
+from .io import read_json, write_bytes_atomic  # noqa: E402
 
 STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11,
          "axes.spines.top": False, "axes.spines.right": False}
@@ -33,3 +34,17 @@ def save_png(fig, path: str | Path) -> Path:
 def markers(n: int) -> list[str]:
     base = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
     return [base[i % len(base)] for i in range(n)]
+
+
+def read_results(path: str | Path) -> dict:
+    """A results file of the evaluate task, which the plot task needs."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataPerfError(f"{path}: not found; run the evaluate task first")
+    return read_json(path)
+
+
+def announce(paths: list[Path]) -> list[Path]:
+    for p in paths:
+        print(f"plot: {p}")
+    return paths

@@ -3,10 +3,22 @@ from __future__ import annotations
 
 import importlib
 import re
+from abc import ABC
+from pathlib import Path
 
 from .errors import DataPerfError, ValidationError
 
 METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ARCHIVE_FOLDER = "previous"    # where common.io keeps earlier results: never a method
+
+
+class Method(ABC):
+    """Base of every cube's participant algorithm: a name, a seed from the parameters, free options."""
+    name: str = "method"
+
+    def __init__(self, seed: int = 0, **options):
+        self.seed = seed
+        self.options = options
 
 
 def load_class(spec: str, base: type) -> type:
@@ -29,3 +41,31 @@ def check_method_name(method: str, where=None) -> None:
     if not METHOD_NAME.match(method):
         raise ValidationError(where, f"method name '{method}'",
                               "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
+
+
+def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission"):
+    """(method, folder, files) for each place holding submission files: files directly in `folder` belong to
+    `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one method."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValidationError(folder, None, "submission folder not found")
+    places = [(loose_method, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
+                                         if p.is_dir() and not p.name.startswith(".") and p.name != ARCHIVE_FOLDER]
+    for method, place in places:
+        files = sorted(p for p in place.iterdir()
+                       if p.is_file() and p.suffix in suffixes and not p.name.startswith("."))
+        if files:
+            yield method, place, files
+
+
+def listed_methods(params, make) -> tuple[list[str], list[Method]]:
+    """The specs in baselines.methods and one instance of each, made up front so that a bad name or import
+    fails before any work; names must be distinct because they name the submission folders."""
+    specs = params.get("baselines.methods")
+    if not specs:
+        raise params.fail("baselines.methods", "list at least one method")
+    methods = [make(spec, params) for spec in specs]
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise params.fail("baselines.methods", f"method names must be distinct, got {names}")
+    return specs, methods

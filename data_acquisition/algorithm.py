@@ -19,7 +19,7 @@ for every market, and organisers run the same class on hidden markets.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import ValidationError
-from common.plugins import load_class
+from common.plugins import Method, load_class
 
 from .data import (affordable_rows, cost_of, market_files, read_budget, read_matrix_csv, read_prices,
                    read_samples, read_seller_ids, read_summary)
@@ -82,12 +82,8 @@ def load_market(market_folder: Path, market: int) -> Market:
     return Market(market, budget, prices, sizes, summaries, samples, buyer_x, buyer_y)
 
 
-class Strategy(ABC):
+class Strategy(Method):
     name: str = "strategy"
-
-    def __init__(self, seed: int = 0, **options):
-        self.seed = seed
-        self.options = options
 
     @abstractmethod
     def purchase(self, market: Market) -> list[int]:

@@ -28,7 +28,7 @@ import numpy as np
 from common.errors import DataPerfError
 from common.io import write_yaml
 from common.parallel import parallel_map
-from common.plugins import check_method_name
+from common.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Market, Strategy, load_market, load_strategy_class
@@ -271,12 +271,8 @@ def _run(job: tuple) -> tuple[list[int], float]:
 
 def create_baselines(parameters_file: Path, market_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
-    specs = params.get("baselines.methods")
-    if not specs:
-        raise params.fail("baselines.methods", "list at least one method")
-    names = [make_strategy(spec, params).name for spec in specs]
-    if len(set(names)) != len(names):
-        raise params.fail("baselines.methods", f"method names must be distinct, got {names}")
+    specs, methods = listed_methods(params, make_strategy)
+    names = [m.name for m in methods]
     _MARKETS.clear()
     for market in params.get("data.markets"):
         _MARKETS[market] = load_market(Path(market_folder), market)

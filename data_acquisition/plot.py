@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import DataPerfError
-from common.io import read_json
-from common.plotting import figure, markers, save_png
+from common.plotting import announce, figure, markers, read_results, save_png
 
 from . import config
 
@@ -75,14 +73,9 @@ def plot_scores(summary: dict, path: Path) -> Path:
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    summary_path = Path(results_folder) / "summary.json"
-    if not summary_path.is_file():
-        raise DataPerfError(f"{summary_path}: not found; run the evaluate task first")
-    results = read_json(summary_path)
+    results = read_results(Path(results_folder) / "summary.json")
     rows = results["rows"]
     written = [plot_accuracy_vs_spend(rows, Path(plot_folder) / "accuracy_vs_spend.png"),
                plot_spend_per_seller(rows, Path(plot_folder) / "spend_per_seller.png"),
                plot_scores(results["methods"], Path(plot_folder) / "scores.png")]
-    for p in written:
-        print(f"plot: {p}")
-    return written
+    return announce(written)

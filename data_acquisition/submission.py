@@ -23,7 +23,7 @@ import numpy as np
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name
+from common.plugins import check_method_name, method_folders
 
 from .data import cost_of, format_number
 
@@ -45,16 +45,8 @@ def write_submission(folder: Path, method: str, market: int, counts) -> Path:
 
 
 def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[SubmissionFile]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValidationError(folder, None, "submission folder not found")
-    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
-                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
     found, errors = [], []
-    for method, place in groups:
-        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith("."))
-        if not files:
-            continue
+    for method, place, files in method_folders(folder, SUFFIXES, LOOSE_METHOD):
         try:
             check_method_name(method, place)
         except ValidationError as exc:

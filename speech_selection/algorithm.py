@@ -18,12 +18,12 @@ every language and budget, and organisers run the same class on hidden data.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
-from common.plugins import load_class
+from common.plugins import Method, load_class
 
 
 @dataclass
@@ -49,12 +49,8 @@ class Pool:
         return out
 
 
-class Selector(ABC):
+class Selector(Method):
     name: str = "selector"
-
-    def __init__(self, seed: int = 0, **options):
-        self.seed = seed
-        self.options = options
 
     @abstractmethod
     def select(self, pool: Pool, budget: int) -> dict:

@@ -24,7 +24,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShu
 from common.errors import DataPerfError
 from common.io import write_yaml
 from common.parallel import parallel_map
-from common.plugins import check_method_name
+from common.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Pool, Selector, load_selector_class
@@ -210,12 +210,8 @@ def _run(job: tuple) -> tuple[dict, float]:
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
-    specs = params.get("baselines.methods")
-    if not specs:
-        raise params.fail("baselines.methods", "list at least one method")
-    names = [make_selector(spec, params).name for spec in specs]
-    if len(set(names)) != len(names):
-        raise params.fail("baselines.methods", f"method names must be distinct, got {names}")
+    specs, methods = listed_methods(params, make_selector)
+    names = [m.name for m in methods]
     _POOLS.clear()
     for lang in params.get("data.languages"):
         _POOLS[lang] = load_pool(Path(data_folder), lang)

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import DataPerfError
-from common.io import read_json
-from common.plotting import figure, save_png
+from common.plotting import announce, figure, read_results, save_png
 
 from . import config
 
@@ -49,13 +47,8 @@ def plot_per_class(rows: list[dict], lang: str, budget: int, path: Path) -> Path
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    summary_path = Path(results_folder) / "summary.json"
-    if not summary_path.is_file():
-        raise DataPerfError(f"{summary_path}: not found; run the evaluate task first")
-    rows = read_json(summary_path)["rows"]
+    rows = read_results(Path(results_folder) / "summary.json")["rows"]
     written = [plot_scores(rows, Path(plot_folder) / "scores.png")]
     for lang, budget in sorted({(r["lang"], r["budget"]) for r in rows}):
         written.append(plot_per_class(rows, lang, budget, Path(plot_folder) / f"per_class_f1_{lang}_{budget}.png"))
-    for p in written:
-        print(f"plot: {p}")
-    return written
+    return announce(written)

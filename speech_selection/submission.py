@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name
+from common.plugins import check_method_name, method_folders
 
 
 FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
@@ -50,16 +50,8 @@ def write_submission(folder: Path, method: str, lang: str, budget: int, selectio
 
 
 def find_submissions(folder: Path, languages: list[str], budgets: list[int], compat: bool) -> list[SubmissionFile]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValidationError(folder, None, "submission folder not found")
-    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
-                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
     found, errors = [], []
-    for method, place in groups:
-        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix == ".json")
-        if not files:
-            continue
+    for method, place, files in method_folders(folder, (".json",), LOOSE_METHOD):
         if not compat:
             try:
                 check_method_name(method, place)

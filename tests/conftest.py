@@ -1,6 +1,9 @@
 """Shared fixtures: tiny generated workspaces so every test runs in seconds."""
 from __future__ import annotations
 
+import http.server
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,18 @@ def tiny_workspace(tmp_path) -> Path:
 def evaluate_args(ws: Path) -> dict:
     return dict(parameters_file=ws / "parameters.yaml", embedding_folder=ws / "embeddings",
                 groundtruth_folder=ws / "data", submission_folder=ws / "submissions", results_folder=ws / "results")
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base url)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
-from functools import partial
 
 import numpy as np
 import pytest
@@ -185,21 +182,6 @@ def test_extract_refuses_zip_symlinks_and_non_archives(tmp_path):
 
 
 # --------------------------------------------------------------- downloads over loopback
-
-@pytest.fixture
-def http_folder(tmp_path):
-    """A static HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base url)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
 
 def test_fetch_checks_the_hash(http_folder, tmp_path, capsys):
     root, url = http_folder

@@ -18,7 +18,6 @@ from data_acquisition import config
 from data_acquisition.algorithm import Market, load_market
 
 from da_workspace import TINY, generated_workspace, write_parameters
-from test_common import http_folder  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +117,7 @@ def test_all_four_tasks_and_a_clean_failure(tmp_path):
     assert "broken/1.txt: seller 0: count must not be negative, found -1" in proc.stderr
 
 
-def test_official_download_from_a_loopback_server(tmp_path, http_folder):  # noqa: F811
+def test_official_download_from_a_loopback_server(tmp_path, http_folder):
     root, url = http_folder
     src = generated_workspace(tmp_path / "src")
     archives = {}

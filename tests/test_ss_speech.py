@@ -7,7 +7,6 @@ import subprocess
 import sys
 import zipfile
 
-import numpy as np
 import pytest
 import yaml
 
@@ -20,7 +19,6 @@ from speech_selection.evaluate import Language, evaluate
 from speech_selection.submission import find_submissions, validate_selection
 
 from original_speech_reference import naive_score
-from test_common import http_folder  # noqa: F401  (fixture)
 
 TINY = {"data": {"languages": ["en", "pt"], "scale": 0.05}, "budgets": [25],
         "baselines": {"cv_splits": 2, "workers": 1}, "evaluate": {"seeds": [5, 69], "workers": 1}}
@@ -190,7 +188,7 @@ def test_all_four_tasks_and_cli_errors(tmp_path):
     assert "broken/en_25_train.json: line 1 column 2: malformed JSON" in proc.stderr
 
 
-def test_official_download_with_non_ascii_names(tmp_path, http_folder):  # noqa: F811
+def test_official_download_with_non_ascii_names(tmp_path, http_folder):
     root, url = http_folder
     official = {}
     for lang, name in (("en", "eng"), ("pt", "por")):

@@ -118,7 +118,6 @@ def test_every_baseline_is_a_seeded_permutation(tiny_workspace):
 
 
 def test_a_good_method_finds_the_noise_first(tiny_workspace):
-    from vision_debugging import config
     from vision_debugging.data import generate_task, sizes_for
 
     g = generate_task("01g317-flipped", sizes_for(1.0), 0.3, 0)

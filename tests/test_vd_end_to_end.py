@@ -13,7 +13,6 @@ from vision_debugging import config
 from vision_debugging.data import generate_task, sizes_for, task_files, write_task
 
 from conftest import TINY, write_parameters
-from test_common import http_folder  # noqa: F401  (fixture)
 
 
 def dataperf(*args, cwd=None):
@@ -76,7 +75,7 @@ def test_plot_before_evaluate_says_so(tmp_path):
     assert proc.returncode == 1 and "run the evaluate task first" in proc.stderr
 
 
-def test_official_download_over_loopback(tmp_path, http_folder):  # noqa: F811
+def test_official_download_over_loopback(tmp_path, http_folder):
     root, url = http_folder
     tasks = ["01g317-flipped", "04rky"]
     layout = tmp_path / "official" / "cleaning_challenge_data"

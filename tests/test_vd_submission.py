@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from common.errors import DataPerfError, ValidationError, ValidationErrors

@@ -22,7 +22,6 @@ from vision_selection import config
 from vision_selection.baselines import BUILTIN
 from vision_selection.data import generate, layout, mid_of, read_examples, read_machine_labels, read_pool
 
-from test_common import http_folder  # noqa: F401  (fixture)
 from vision_selection_workspace import TINY
 
 
@@ -116,7 +115,7 @@ def test_all_four_tasks_and_clean_failures(tmp_path):
     assert proc.returncode == 1 and "parameter 'data.concepts'" in proc.stderr
 
 
-def test_official_download_from_a_loopback_server(tmp_path, http_folder):  # noqa: F811
+def test_official_download_from_a_loopback_server(tmp_path, http_folder):
     root, url = http_folder
     source = tmp_path / "src" / "dataperf-vision-selection-resources"
     generate(source, ["Cupcake", "Hawk"], 0.002, 3)

@@ -15,19 +15,15 @@ create_baselines runs it next to the baselines, on the hidden data in the closed
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 
 import numpy as np
 
-from common.plugins import load_class
+from common.plugins import Method, load_class
 
 
-class Appraiser(ABC):
+class Appraiser(Method):
     name: str = "appraiser"
-
-    def __init__(self, seed: int = 0, **options):
-        self.seed = seed
-        self.options = options
 
     @abstractmethod
     def rank(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from common.errors import DataPerfError
 from common.parallel import parallel_map
-from common.plugins import check_method_name
+from common.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Appraiser, load_appraiser_class
@@ -255,12 +255,8 @@ def _run_method(job: tuple) -> tuple[np.ndarray, float]:
 def create_baselines(parameters_file: Path, embedding_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
     sizes = config.split_sizes(params)
-    specs = params.get("baselines.methods")
-    if not specs:
-        raise params.fail("baselines.methods", "list at least one method")
-    names = [make_appraiser(spec, params).name for spec in specs]  # fail early on a bad name or import
-    if len(set(names)) != len(names):
-        raise params.fail("baselines.methods", f"method names must be distinct, got {names}")
+    specs, methods = listed_methods(params, make_appraiser)
+    names = [m.name for m in methods]
     _TASKS.clear()
     for data_id in params.get("data.tasks"):
         files = task_files(embedding_folder, Path("-"), data_id, params.get("data.noise_level"), sizes)

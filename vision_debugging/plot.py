@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import DataPerfError
-from common.io import read_json
-from common.plotting import figure, markers, save_png
+from common.plotting import announce, figure, markers, read_results, save_png
 
 from . import config
 
@@ -63,12 +61,7 @@ def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list
     params = config.load(parameters_file)
     results = []
     for data_id in params.get("data.tasks"):
-        path = Path(results_folder) / f"{data_id}_evaluation.json"
-        if not path.is_file():
-            raise DataPerfError(f"{path}: not found; run the evaluate task first")
-        results.append(read_json(path))
+        results.append(read_results(Path(results_folder) / f"{data_id}_evaluation.json"))
     written = [plot_task(r, Path(plot_folder) / f"{r['data_id']}_evaluation.png") for r in results]
     written.append(plot_speed(results, Path(plot_folder) / "fraction_fixes_speed.png"))
-    for p in written:
-        print(f"plot: {p}")
-    return written
+    return announce(written)

@@ -19,13 +19,13 @@ closed division the organisers run the same class on hidden concepts.
 """
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from common.plugins import load_class
+from common.plugins import Method, load_class
 
 
 @dataclass
@@ -65,12 +65,8 @@ class Pool:
                              "Confidence": np.r_[np.ones(len(positive_rows), int), np.zeros(len(negative_rows), int)]})
 
 
-class Selector(ABC):
+class Selector(Method):
     name: str = "selector"
-
-    def __init__(self, seed: int = 0, **options):
-        self.seed = seed
-        self.options = options
 
     @abstractmethod
     def select(self, pool: Pool, concepts: list[Concept], budget: int) -> dict[str, pd.DataFrame]:

@@ -28,7 +28,7 @@ from sklearn.model_selection import ShuffleSplit
 
 from common.errors import DataPerfError
 from common.io import write_yaml
-from common.plugins import check_method_name
+from common.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Concept, Pool, Selector, load_selector_class
@@ -270,13 +270,7 @@ def check_selection(selection, pool: Pool, concepts: list[Concept], budget: int,
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
-    specs = params.get("baselines.methods")
-    if not specs:
-        raise params.fail("baselines.methods", "list at least one method")
-    selectors = [make_selector(spec, params) for spec in specs]
-    names = [s.name for s in selectors]
-    if len(set(names)) != len(names):
-        raise params.fail("baselines.methods", f"method names must be distinct, got {names}")
+    specs, selectors = listed_methods(params, make_selector)
     started = time.perf_counter()
     pool, concepts = load_inputs(Path(data_folder), params.get("data.concepts"))
     print(f"create_baselines: pool of {len(pool)} images loaded in {time.perf_counter() - started:.1f} s")

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import DataPerfError
-from common.io import read_json
-from common.plotting import figure, markers, save_png
+from common.plotting import announce, figure, markers, read_results, save_png
 
 from . import config
 
@@ -62,12 +60,7 @@ def plot_precision_recall(rows: list[dict], path: Path) -> Path:
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    summary_path = Path(results_folder) / "summary.json"
-    if not summary_path.is_file():
-        raise DataPerfError(f"{summary_path}: not found; run the evaluate task first")
-    rows = read_json(summary_path)["rows"]
+    rows = read_results(Path(results_folder) / "summary.json")["rows"]
     written = [plot_f1(rows, Path(plot_folder) / "f1_per_concept.png"),
                plot_precision_recall(rows, Path(plot_folder) / "precision_recall.png")]
-    for p in written:
-        print(f"plot: {p}")
-    return written
+    return announce(written)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name
+from common.plugins import check_method_name, method_folders
 
 from .data import ID_COL, LABEL_COL
 
@@ -63,16 +63,8 @@ def write_submission(folder: Path, method: str, concept: str, frame: pd.DataFram
 
 
 def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[SubmissionFile]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValidationError(folder, None, "submission folder not found")
-    groups = [(LOOSE_METHOD, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
-                                         if p.is_dir() and not p.name.startswith(".") and p.name != "previous"]
     found, errors = [], []
-    for method, place in groups:
-        files = sorted(p for p in place.iterdir() if p.is_file() and p.suffix in SUFFIXES)
-        if not files:
-            continue
+    for method, place, files in method_folders(folder, SUFFIXES, LOOSE_METHOD):
         try:
             check_method_name(method, place)
         except ValidationError as exc:
