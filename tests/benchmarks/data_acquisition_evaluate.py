@@ -1,6 +1,7 @@
 """Benchmark: data_acquisition's evaluate against the original procedure, on generated markets.
 
     python tests/benchmarks/data_acquisition_evaluate.py [--scale 0.02] [--markets 2] [--features 768]
+                                                        [--no-original]   (larger scales: skip steps 1-2)
 
 It generates the markets and the five baselines' submissions, then times, each in a fresh process
 (so that the peak memory is its own):
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--ws", default=None)
     parser.add_argument("--workers", default="1")
     parser.add_argument("--market-ids", type=int, nargs="*", default=[])
+    parser.add_argument("--no-original", action="store_true", help="skip the original procedure and compat")
     args = parser.parse_args()
     if args.step:
         return step(args)
@@ -94,17 +96,20 @@ def main() -> None:
                 {**data, "evaluate": {"compat": mode == "compat", "workers": workers}}))
         rows = sum(json.loads((ws / "marketinfo" / str(k) / "summary" / f"{i}.csv.json").read_text())["row_number"]
                    for k in markets for i in range(20))
-        original = measure(ws, "original", markets)
-        compat = measure(ws, "compat", markets)
+        if not args.no_original:
+            original = measure(ws, "original", markets)
+            compat = measure(ws, "compat", markets)
         strict = {w: measure(ws, "strict", markets, w) for w in ("1", "auto")}
     print(f"{args.markets} markets at scale {args.scale}: {rows} seller rows of {args.features} features; "
           f"download {download_seconds:.1f} s")
-    print(f"original procedure, 1 file x 10 trials: {original['seconds']:7.1f} s, peak {original['peak_mib']:6.0f} MiB")
-    print(f"this evaluator, compat, same file:      {compat['seconds']:7.1f} s, peak {compat['peak_mib']:6.0f} MiB, "
-          f"{original['seconds'] / compat['seconds']:.1f}x faster ({compat['fits']})")
     for w, r in strict.items():
         print(f"this evaluator, 5 files x 5 trials, workers={w:<4}: {r['seconds']:6.1f} s, peak {r['peak_mib']:6.0f} MiB "
               f"({r['fits']})")
+    if args.no_original:
+        return
+    print(f"original procedure, 1 file x 10 trials: {original['seconds']:7.1f} s, peak {original['peak_mib']:6.0f} MiB")
+    print(f"this evaluator, compat, same file:      {compat['seconds']:7.1f} s, peak {compat['peak_mib']:6.0f} MiB, "
+          f"{original['seconds'] / compat['seconds']:.1f}x faster ({compat['fits']})")
     identical = all(abs(compat["scores"][k] - original["scores"][k]) < 1e-12 for k in original["scores"])
     print(f"compat scores identical to the original procedure: {identical}")
     if not identical:
