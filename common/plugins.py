@@ -39,23 +39,35 @@ def load_class(spec: str, base: type) -> type:
 def check_method_name(method: str, where=None) -> None:
     """Method names end up in file names: letters, digits, '_', '.', '-' only."""
     if not METHOD_NAME.match(method):
-        raise ValidationError(where, f"method name '{method}'",
-                              "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
+        raise _bad_method_name(method, where)
 
 
-def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission"):
-    """(method, folder, files) for each place holding submission files: files directly in `folder` belong to
-    `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one method."""
+def _bad_method_name(method: str, where) -> ValidationError:
+    return ValidationError(where, f"method name '{method}'",
+                           "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
+
+
+def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission",
+                   check_names: bool = True) -> tuple[list[tuple[str, Path, list[Path]]], list[ValidationError]]:
+    """(method, folder, files) for each place holding submission files, and the errors found: files directly in
+    `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
+    method; a method whose name cannot be a file name is an error, not a group (unless check_names is off)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValidationError(folder, None, "submission folder not found")
     places = [(loose_method, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
                                          if p.is_dir() and not p.name.startswith(".") and p.name != ARCHIVE_FOLDER]
+    groups, errors = [], []
     for method, place in places:
         files = sorted(p for p in place.iterdir()
                        if p.is_file() and p.suffix in suffixes and not p.name.startswith("."))
-        if files:
-            yield method, place, files
+        if not files:
+            continue
+        if check_names and not METHOD_NAME.match(method):
+            errors.append(_bad_method_name(method, place))
+            continue
+        groups.append((method, place, files))
+    return groups, errors
 
 
 def listed_methods(params, make) -> tuple[list[str], list[Method]]:

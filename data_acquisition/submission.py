@@ -23,7 +23,7 @@ import numpy as np
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name, method_folders
+from common.plugins import method_folders
 
 from .data import cost_of, format_number
 
@@ -45,13 +45,9 @@ def write_submission(folder: Path, method: str, market: int, counts) -> Path:
 
 
 def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[SubmissionFile]:
-    found, errors = [], []
-    for method, place, files in method_folders(folder, SUFFIXES, LOOSE_METHOD):
-        try:
-            check_method_name(method, place)
-        except ValidationError as exc:
-            errors.append(exc)
-            continue
+    found = []
+    groups, errors = method_folders(folder, SUFFIXES, LOOSE_METHOD)
+    for method, place, files in groups:
         by_market: dict[int, Path] = {}
         for path in files:
             if not (path.stem.isdigit() and int(path.stem) in markets):

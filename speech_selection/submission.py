@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name, method_folders
+from common.plugins import method_folders
 
 
 FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
@@ -50,14 +50,9 @@ def write_submission(folder: Path, method: str, lang: str, budget: int, selectio
 
 
 def find_submissions(folder: Path, languages: list[str], budgets: list[int], compat: bool) -> list[SubmissionFile]:
-    found, errors = [], []
-    for method, place, files in method_folders(folder, (".json",), LOOSE_METHOD):
-        if not compat:
-            try:
-                check_method_name(method, place)
-            except ValidationError as exc:
-                errors.append(exc)
-                continue
+    found = []
+    groups, errors = method_folders(folder, (".json",), LOOSE_METHOD, check_names=not compat)
+    for method, place, files in groups:
         have = set()
         for path in files:
             match = FILE_NAME.match(path.name)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from common.errors import ValidationError, raise_all
 from common.io import write_text
-from common.plugins import check_method_name, method_folders
+from common.plugins import method_folders
 
 from .data import ID_COL, LABEL_COL
 
@@ -63,13 +63,9 @@ def write_submission(folder: Path, method: str, concept: str, frame: pd.DataFram
 
 
 def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[SubmissionFile]:
-    found, errors = [], []
-    for method, place, files in method_folders(folder, SUFFIXES, LOOSE_METHOD):
-        try:
-            check_method_name(method, place)
-        except ValidationError as exc:
-            errors.append(exc)
-            continue
+    found = []
+    groups, errors = method_folders(folder, SUFFIXES, LOOSE_METHOD)
+    for method, place, files in groups:
         by_concept: dict[str, Path] = {}
         for path in files:
             if path.stem not in concepts:
