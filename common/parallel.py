@@ -1,5 +1,9 @@
 """Process-parallel map for CPU-bound numerical work.
 
+The unit of work is a call `function(shared, job)`: `shared` holds the large read-only inputs
+(embeddings, evaluation sets, seller rows) and reaches each worker once (here: inherited when the
+workers fork), `job` is small and names what to compute.  Results come back in job order.
+
 Each worker pins torch and BLAS to one thread: on small matrices one thread per process is
 faster than several threads in one process, and results do not depend on thread count.
 """
@@ -9,6 +13,7 @@ import os
 import sys
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any, Callable, Iterable
 
 from tqdm import tqdm
@@ -49,17 +54,32 @@ def resolve_workers(workers: int | str, jobs: int) -> int:
     return max(1, min(int(workers), jobs))
 
 
-def parallel_map(function: Callable[[Any], Any], items: Iterable[Any], workers: int | str = "auto",
-                 progress: str | None = None) -> list:
-    """[function(item) for item in items], in order, spread over processes when it pays.
+# The shared inputs of the running map; set before the workers fork, so they inherit it instead of
+# receiving a pickled copy with every job.
+_SHARED: Any = None
 
-    `progress` names a progress bar shown on a terminal (not in logs).
+
+def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
+    return function(_SHARED, job)
+
+
+def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
+                 progress: str | None = None, shared: Any = None) -> list:
+    """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
+
+    `function` must be a module-level function (it is sent to the workers by name).  `progress`
+    names a progress bar shown on a terminal (not in logs).
     """
-    items = list(items)
-    n = resolve_workers(workers, len(items))
-    bar = dict(total=len(items), desc=progress, disable=None if progress else True, leave=False)
+    global _SHARED
+    jobs = list(jobs)
+    n = resolve_workers(workers, len(jobs))
+    bar = dict(total=len(jobs), desc=progress, disable=None if progress else True, leave=False)
     if n <= 1:
         with _single_thread():
-            return [function(item) for item in tqdm(items, **bar)]
-    with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
-        return list(tqdm(pool.map(function, items), **bar))
+            return [function(shared, job) for job in tqdm(jobs, **bar)]
+    _SHARED = shared
+    try:
+        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
+            return list(tqdm(pool.map(partial(_call_with_shared, function), jobs), **bar))
+    finally:
+        _SHARED = None

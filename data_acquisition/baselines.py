@@ -258,32 +258,27 @@ def check_purchase(counts, market: Market, method: str) -> list[int]:
 
 # ------------------------------------------------------------------ the task
 
-_MARKETS: dict[int, Market] = {}
-
-
-def _run(job: tuple) -> tuple[list[int], float]:
+def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
     market, spec, parameters_file = job
     strategy = make_strategy(spec, config.load(parameters_file))
     started = time.perf_counter()
-    counts = strategy.purchase(_MARKETS[market])
-    return check_purchase(counts, _MARKETS[market], strategy.name), time.perf_counter() - started
+    counts = strategy.purchase(markets[market])
+    return check_purchase(counts, markets[market], strategy.name), time.perf_counter() - started
 
 
 def create_baselines(parameters_file: Path, market_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
     specs, methods = listed_methods(params, make_strategy)
     names = [m.name for m in methods]
-    _MARKETS.clear()
-    for market in params.get("data.markets"):
-        _MARKETS[market] = load_market(Path(market_folder), market)
-    jobs = [(market, spec, str(parameters_file)) for market in _MARKETS for spec in specs]
-    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines")
+    markets = {market: load_market(Path(market_folder), market) for market in params.get("data.markets")}
+    jobs = [(market, spec, str(parameters_file)) for market in markets for spec in specs]
+    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=markets)
     written, timing = [], {}
     for (market, spec, _), (counts, seconds) in zip(jobs, outputs):
         name = names[specs.index(spec)]
         written.append(write_submission(Path(submission_folder), name, market, counts))
         timing.setdefault(name, {})[str(market)] = seconds
-        spent = float(_MARKETS[market].cost(counts) / _MARKETS[market].budget)
+        spent = float(markets[market].cost(counts) / markets[market].budget)
         print(f"create_baselines: market {market} {name:<20} {sum(counts):>7} rows, {spent:5.1%} of the budget, "
               f"{seconds:6.3f} s")
     for name, seconds in timing.items():

@@ -86,15 +86,11 @@ def draws(purchases: list[Purchase], terms: dict[int, Terms], trials: int, seed:
     return out
 
 
-# Shared with forked workers: filled before parallel_map.
-_BUYERS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_ROWS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-_JOBS: list[tuple[int, list[tuple[int, np.ndarray]]]] = []
-_COMPAT = [False]
+def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], purchases: list[Purchase],
+              buyers: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Read each needed seller once; keep only the rows drawn; remap the draws onto the kept rows.
 
-
-def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], purchases: list[Purchase]) -> None:
-    """Read each needed seller once; keep only the rows drawn; remap the draws onto the kept rows."""
+    Returns (features, labels) of the kept rows per (market, seller)."""
     needed: dict[tuple[int, int], list[np.ndarray]] = {}
     for purchase, per_trial in zip(purchases, plan):
         for trial_draw in per_trial:
@@ -103,6 +99,7 @@ def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], pu
                     needed.setdefault((purchase.market, seller), []).append(rows)
     errors = []
     kept: dict[tuple[int, int], np.ndarray] = {}
+    seller_rows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for (market, seller), parts in sorted(needed.items()):
         path = market_files(Path("."), seller_folder, market).seller(seller)
         try:
@@ -111,29 +108,32 @@ def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], pu
             errors.append(exc)
             continue
         expected = terms[market].sizes[seller]
-        width = _BUYERS[market][0].shape[1]
+        width = buyers[market][0].shape[1]
         if len(y) != expected or x.shape[1] != width:
             errors.append(ValidationError(path, None, f"has {len(y)} rows of {x.shape[1]} features; the market's "
                                           f"summary says {expected} rows and the buyer data has {width} features"))
             continue
         rows = np.unique(np.concatenate(parts))
         kept[(market, seller)] = rows
-        _ROWS[(market, seller)] = (x[rows], y[rows])
+        seller_rows[(market, seller)] = (x[rows], y[rows])
     raise_all(errors)
     for purchase, per_trial in zip(purchases, plan):
         for t, trial_draw in enumerate(per_trial):
             per_trial[t] = [np.searchsorted(kept[(purchase.market, s)], rows) if len(rows) else rows
                             for s, rows in enumerate(trial_draw)]
+    return seller_rows
 
 
-def _fit(job_index: int) -> tuple[float, str | None]:
-    market, parts = _JOBS[job_index]
-    width = _BUYERS[market][0].shape[1]
-    xs = [_ROWS[(market, s)][0][rows] for s, rows in parts]
-    ys = [_ROWS[(market, s)][1][rows] for s, rows in parts]
-    train_x = np.concatenate(xs) if xs else np.zeros((0, width))
+def _fit(shared: dict, job: tuple[int, list[tuple[int, np.ndarray]]]) -> tuple[float, str | None]:
+    """One unit of work: fit the frozen model on the rows one trial drew for one file, score it on the buyer."""
+    market, parts = job
+    buyer_x, buyer_y = shared["buyers"][market]
+    seller_rows = shared["rows"]
+    xs = [seller_rows[(market, s)][0][rows] for s, rows in parts]
+    ys = [seller_rows[(market, s)][1][rows] for s, rows in parts]
+    train_x = np.concatenate(xs) if xs else np.zeros((0, buyer_x.shape[1]))
     train_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
-    return accuracy(train_x, train_y, *_BUYERS[market], compat=_COMPAT[0])
+    return accuracy(train_x, train_y, buyer_x, buyer_y, compat=shared["compat"])
 
 
 def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
@@ -166,14 +166,10 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
         purchases.append(Purchase(sub.method, sub.market, sub.path, counts, cost))
     raise_all(errors)
 
-    for table in (_BUYERS, _ROWS):
-        table.clear()
-    _JOBS.clear()
-    _COMPAT[0] = compat
-    for m in needed:
-        _BUYERS[m] = read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data")
+    buyers = {m: read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data") for m in needed}
     plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
-    load_rows(Path(seller_folder), terms, plan, purchases)
+    seller_rows = load_rows(Path(seller_folder), terms, plan, purchases, buyers)
+    jobs: list[tuple[int, list[tuple[int, np.ndarray]]]] = []
     job_of: dict[tuple, int] = {}
     assignment = []
     for purchase, per_trial in zip(purchases, plan):
@@ -182,19 +178,19 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
             parts = [(s, rows) for s, rows in enumerate(trial_draw) if len(rows)]
             key = _job_key(purchase.market, parts)
             if key not in job_of:
-                job_of[key] = len(_JOBS)
-                _JOBS.append((purchase.market, parts))
+                job_of[key] = len(jobs)
+                jobs.append((purchase.market, parts))
             row.append(job_of[key])
         assignment.append(row)
     started = time.perf_counter()
-    outcomes = parallel_map(_fit, range(len(_JOBS)), params.get("evaluate.workers"), progress="fitting")
+    outcomes = parallel_map(_fit, jobs, params.get("evaluate.workers"), progress="fitting",
+                            shared={"buyers": buyers, "rows": seller_rows, "compat": compat})
     elapsed = time.perf_counter() - started
-    print(f"evaluate: {len(_JOBS)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
+    print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
 
     rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs]) for p, jobs in zip(purchases, assignment)]
     write_results(Path(results_folder), Path(parameters_file), params, rows, submissions, terms, compat, trials,
-                  fits=len(_JOBS), seconds=elapsed)
-    _ROWS.clear()
+                  fits=len(jobs), seconds=elapsed)
     return summarize(rows)
 
 

@@ -197,27 +197,22 @@ def check_selection(selection: dict, pool: Pool, budget: int, method: str) -> di
 
 # ------------------------------------------------------------------ the task
 
-_POOLS: dict[str, Pool] = {}
-
-
-def _run(job: tuple) -> tuple[dict, float]:
+def _run(pools: dict[str, Pool], job: tuple) -> tuple[dict, float]:
     lang, budget, spec, parameters_file = job
     selector = make_selector(spec, config.load(parameters_file))
     started = time.perf_counter()
-    selection = selector.select(_POOLS[lang], budget)
-    return check_selection(selection, _POOLS[lang], budget, selector.name), time.perf_counter() - started
+    selection = selector.select(pools[lang], budget)
+    return check_selection(selection, pools[lang], budget, selector.name), time.perf_counter() - started
 
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
     specs, methods = listed_methods(params, make_selector)
     names = [m.name for m in methods]
-    _POOLS.clear()
-    for lang in params.get("data.languages"):
-        _POOLS[lang] = load_pool(Path(data_folder), lang)
+    pools = {lang: load_pool(Path(data_folder), lang) for lang in params.get("data.languages")}
     jobs = [(lang, budget, spec, str(parameters_file))
-            for lang in _POOLS for budget in params.get("budgets") for spec in specs]
-    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines")
+            for lang in pools for budget in params.get("budgets") for spec in specs]
+    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=pools)
     written, timing = [], {}
     for (lang, budget, spec, _), (selection, seconds) in zip(jobs, outputs):
         name = names[specs.index(spec)]

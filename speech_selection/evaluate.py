@@ -44,14 +44,11 @@ class Language:
         self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
 
 
-_JOBS: list = []  # (train_x, train_y, lang) per file, shared with forked workers
-_EVAL: dict = {}
-
-
-def _score(job: tuple[int, int]) -> tuple[float, list[float]]:
+def _score(shared: dict, job: tuple[int, int]) -> tuple[float, list[float]]:
+    """One unit of work: fit the frozen ensemble on one file's selection with one seed, score it."""
     file_index, seed = job
-    train_x, train_y, lang = _JOBS[file_index]
-    eval_x, eval_y = _EVAL[lang]
+    train_x, train_y, lang = shared["files"][file_index]
+    eval_x, eval_y = shared["eval"][lang]
     predicted = fit_predict(train_x, train_y, eval_x, seed)
     return macro_f1(eval_y, predicted), per_class_f1(eval_y, predicted, int(eval_y.max()) + 1)
 
@@ -71,18 +68,15 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
         data = read_json_submission(sub.path)
         selections.append(validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat))
 
-    _JOBS.clear()
-    _EVAL.clear()
+    shared = {"files": [], "eval": {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}}
     for sub, selection in zip(submissions, selections):
         lang = langs[sub.lang]
         targets, nontargets = load_samples(selection, lang.train_store, sub.path)
         mapping = class_ids(selection["targets"] if compat else lang.keywords)
-        _JOBS.append((*design_matrix(targets, nontargets, mapping), sub.lang))
-    for name, lang in langs.items():
-        _EVAL[name] = (lang.eval_x, lang.eval_y)
+        shared["files"].append((*design_matrix(targets, nontargets, mapping), sub.lang))
     jobs = [(i, seed) for i in range(len(submissions)) for seed in seeds]
     started = time.perf_counter()
-    outcomes = parallel_map(_score, jobs, params.get("evaluate.workers"), progress="fitting")
+    outcomes = parallel_map(_score, jobs, params.get("evaluate.workers"), progress="fitting", shared=shared)
     elapsed = time.perf_counter() - started
     print(f"evaluate: {len(jobs)} fits ({len(submissions)} files x {len(seeds)} seeds) in {elapsed:.1f} s")
 

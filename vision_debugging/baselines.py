@@ -238,14 +238,11 @@ def check_ranking(order, n: int, method: str) -> np.ndarray:
 
 # ------------------------------------------------------------------ the task
 
-_TASKS: dict[str, TaskData] = {}
-
-
-def _run_method(job: tuple) -> tuple[np.ndarray, float]:
+def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, float]:
     data_id, spec, parameters_file = job
     params = config.load(parameters_file)
     appraiser = make_appraiser(spec, params)
-    task = _TASKS[data_id]
+    task = tasks[data_id]
     started = time.perf_counter()
     order = appraiser.rank(task.train.x, task.train.y, task.val.x, task.val.y)
     seconds = time.perf_counter() - started
@@ -257,14 +254,14 @@ def create_baselines(parameters_file: Path, embedding_folder: Path, submission_f
     sizes = config.split_sizes(params)
     specs, methods = listed_methods(params, make_appraiser)
     names = [m.name for m in methods]
-    _TASKS.clear()
+    tasks = {}
     for data_id in params.get("data.tasks"):
         files = task_files(embedding_folder, Path("-"), data_id, params.get("data.noise_level"), sizes)
-        _TASKS[data_id] = load_task(files, sizes, test=False, groundtruth=False)
-    jobs = [(data_id, spec, str(parameters_file)) for data_id in _TASKS for spec in specs]
-    outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines")
+        tasks[data_id] = load_task(files, sizes, test=False, groundtruth=False)
+    jobs = [(data_id, spec, str(parameters_file)) for data_id in tasks for spec in specs]
+    outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines", shared=tasks)
     written = []
-    for (data_id, spec, _), name, (order, seconds) in zip(jobs, names * len(_TASKS), outputs):
+    for (data_id, spec, _), name, (order, seconds) in zip(jobs, names * len(tasks), outputs):
         written.append(write_submission(Path(submission_folder), data_id, name, order, seconds))
         print(f"create_baselines: {data_id} {name:<20} {seconds:8.3f} s")
     print(f"submissions: {submission_folder}")

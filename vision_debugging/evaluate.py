@@ -67,13 +67,10 @@ def labels_for(state: State, noisy: np.ndarray, clean: np.ndarray) -> np.ndarray
     return labels
 
 
-# Data the training jobs read; filled before the worker processes fork, so it is shared, not pickled.
-_TASKS: dict[str, TaskData] = {}
-
-
-def _train_and_score(job: tuple[str, State, str]) -> float:
+def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State, str]) -> float:
+    """One unit of work: train the frozen model on one label state of one task, return its test accuracy."""
     data_id, state, device = job
-    task = _TASKS[data_id]
+    task = tasks[data_id]
     labels = labels_for(state, task.train.y, task.clean_y)
     model = FrozenClassifier(device).fit(task.train.x, labels)
     return model.accuracy(task.test.x, task.test.y)
@@ -139,11 +136,9 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
             if (data_id, state) not in seen:
                 seen.add((data_id, state))
                 jobs.append((data_id, state, device))
-    _TASKS.clear()
-    _TASKS.update(tasks)
     started = time.perf_counter()
     workers = 1 if device == "cuda" else params.get("evaluate.workers")
-    accuracies = parallel_map(_train_and_score, jobs, workers, progress="retraining")
+    accuracies = parallel_map(_train_and_score, jobs, workers, progress="retraining", shared=tasks)
     elapsed = time.perf_counter() - started
     accuracy_of = {(d, s): a for (d, s, _), a in zip(jobs, accuracies)}
     replayed = sum(len(r.steps) for rs in per_task.values() for r in rs)

@@ -5,7 +5,7 @@
 
 It generates the markets and the five baselines' submissions, then times, each in a fresh process
 (so that the peak memory is its own):
-  1. the original procedure (tests/original_data_acquisition_reference.py, the repository's evaluator) on one
+  1. the original procedure (tests/originals/data_acquisition.py, the repository's evaluator) on one
      submission: every trial reloads the market with numpy.loadtxt, then draws and fits one after another;
   2. this evaluator, compat mode, the same submission (the same scores are checked);
   3. this evaluator, default mode, all five submissions, with 1 worker and with one per core.
@@ -38,7 +38,7 @@ def step(args) -> None:
     ws = Path(args.ws)
     started = time.perf_counter()
     if args.step == "original":
-        from original_data_acquisition_reference import original_evaluate
+        from originals.data_acquisition import original_evaluate
         result = original_evaluate(ws / "marketinfo", ws / "features", ws / "submissions" / "quality_greedy",
                                    args.market_ids)
         scores = {str(k): v["acc"] for k, v in result.items()}

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from original_speech_reference import naive_score  # noqa: E402
+from originals.speech_selection import naive_score  # noqa: E402
 from speech_selection import baselines  # noqa: E402
 from speech_selection.data import generate_language, language_files, read_id_lists, write_language  # noqa: E402
 from speech_selection.evaluate import Language, evaluate  # noqa: E402

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from original_reference import naive_curve  # noqa: E402
+from originals.vision_debugging import naive_curve  # noqa: E402
 from vision_debugging import baselines  # noqa: E402
 from vision_debugging import config  # noqa: E402
 from vision_debugging.data import generate_task, load_task, task_files, write_task  # noqa: E402

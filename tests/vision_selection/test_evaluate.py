@@ -14,8 +14,8 @@ from vision_selection.evaluate import evaluate
 from vision_selection.model import binary_f1, scores
 from vision_selection.submission import PoolIndex, find_submissions, read_entries, validate
 
-from original_vision_selection_reference import original_scores
-from vision_selection_workspace import TINY, make_workspace, set_parameters
+from originals.vision_selection import original_scores
+from support.vision_selection import TINY, make_workspace, set_parameters
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
 

@@ -13,7 +13,7 @@ from data_acquisition.data import (affordable_rows, column_histograms, cost_of, 
                                    summarize_seller)
 from data_acquisition.generator import generate_market
 
-from da_workspace import generated_workspace
+from support.data_acquisition import generated_workspace
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from vision_debugging import config
 from vision_debugging.data import load_task, task_files
 from vision_debugging.evaluate import evaluate
 
-from conftest import evaluate_args, make_workspace
-from original_reference import naive_curve
+from support.vision_debugging import evaluate_args, make_workspace
+from originals.vision_debugging import naive_curve
 
 ONE_TASK = {"data": {"tasks": ["09j2d-flipped"], "scale": 0.1}, "evaluate": {"workers": 1}}
 

@@ -11,7 +11,7 @@ from vision_selection import baselines as B
 from vision_selection import config
 from vision_selection.algorithm import Concept, Pool
 
-from vision_selection_workspace import make_workspace
+from support.vision_selection import make_workspace
 
 
 def k_center_greedy(x: np.ndarray, k: int, start: int) -> list[int]:

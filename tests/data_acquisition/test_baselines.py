@@ -17,7 +17,7 @@ from data_acquisition import baselines as B
 from data_acquisition import config
 from data_acquisition.algorithm import Market, load_market
 
-from da_workspace import TINY, generated_workspace, write_parameters
+from support.data_acquisition import TINY, generated_workspace, write_parameters
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_official_download_from_a_loopback_server(tmp_path, http_folder):
 
 
 def test_a_participant_strategy_is_loaded_run_and_checked(ws, tmp_path):
-    values = {**TINY, "baselines": {"methods": ["equal_spend", "da_workspace:CheapestFirst"], "workers": 1}}
+    values = {**TINY, "baselines": {"methods": ["equal_spend", "support.data_acquisition:CheapestFirst"], "workers": 1}}
     params_file = write_parameters(tmp_path / "p", values)
     B.create_baselines(params_file, ws / "marketinfo", tmp_path / "subs")
     market = load_market(ws / "marketinfo", 1)
@@ -158,9 +158,9 @@ def test_a_participant_strategy_is_loaded_run_and_checked(ws, tmp_path):
     cheapest = min(range(20), key=market.price_per_row)
     assert counts[cheapest] == min(market.sizes[cheapest], market.affordable(cheapest, market.budget))
     assert market.cost(counts) <= market.budget
-    values["baselines"]["methods"] = ["da_workspace:Overspender"]
+    values["baselines"]["methods"] = ["support.data_acquisition:Overspender"]
     with pytest.raises(DataPerfError, match="method 'overspender' in market 0: cost .* over the budget"):
         B.create_baselines(write_parameters(tmp_path / "p", values), ws / "marketinfo", tmp_path / "subs")
-    values["baselines"]["methods"] = ["da_workspace:Nope"]
+    values["baselines"]["methods"] = ["support.data_acquisition:Nope"]
     with pytest.raises(DataPerfError, match="Nope is not a subclass"):
         B.create_baselines(write_parameters(tmp_path / "p", values), ws / "marketinfo", tmp_path / "subs")

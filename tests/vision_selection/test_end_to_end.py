@@ -22,7 +22,7 @@ from vision_selection import config
 from vision_selection.baselines import BUILTIN
 from vision_selection.data import generate, layout, mid_of, read_examples, read_machine_labels, read_pool
 
-from vision_selection_workspace import TINY
+from support.vision_selection import TINY
 
 
 def test_generated_data_has_the_official_layout_and_formats(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from vision_debugging.evaluate import fix_steps, fraction_of_fixes, labels_for
 from vision_debugging.model import THRESHOLDS, FrozenClassifier, binarise, rounded_accuracy
 
-from original_reference import NaiveClassifier
+from originals.vision_debugging import NaiveClassifier
 
 
 def _data(seed, n=150):

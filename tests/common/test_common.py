@@ -207,18 +207,20 @@ def test_random_ids_are_distinct_hex_and_seeded():
     assert a == random_ids(np.random.default_rng(0), 500)
 
 
-def _square(x):
-    return x * x
+def _scaled_square(shared, x):
+    return shared["factor"] * x * x
 
 
-def test_parallel_map_keeps_order_and_matches_serial():
+def test_parallel_map_keeps_order_matches_serial_and_passes_the_shared_inputs():
     from common.parallel import parallel_map, resolve_workers
     items = list(range(7))
-    assert parallel_map(_square, items, workers=2) == parallel_map(_square, items, workers=1) == [i * i for i in items]
+    shared = {"factor": 3}
+    assert parallel_map(_scaled_square, items, workers=2, shared=shared) == \
+        parallel_map(_scaled_square, items, workers=1, shared=shared) == [3 * i * i for i in items]
     assert resolve_workers("auto", 1) == 1 and resolve_workers(8, 3) == 3
 
 
-def _torch_threads(_):
+def _torch_threads(_shared, _job):
     import torch
     return torch.get_num_threads()
 

@@ -18,7 +18,7 @@ from speech_selection.data import generate_language, language_files, read_id_lis
 from speech_selection.evaluate import Language, evaluate
 from speech_selection.submission import find_submissions, validate_selection
 
-from original_speech_reference import naive_score
+from originals.speech_selection import naive_score
 
 TINY = {"data": {"languages": ["en", "pt"], "scale": 0.05}, "budgets": [25],
         "baselines": {"cv_splits": 2, "workers": 1}, "evaluate": {"seeds": [5, 69], "workers": 1}}

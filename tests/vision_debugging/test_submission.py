@@ -10,7 +10,7 @@ from common.errors import DataPerfError, ValidationError, ValidationErrors
 from vision_debugging.evaluate import evaluate
 from vision_debugging.submission import find_submissions, parse_submission, read_time
 
-from conftest import evaluate_args
+from support.vision_debugging import evaluate_args
 
 N = 5
 

@@ -12,7 +12,7 @@ import yaml
 from vision_debugging import config
 from vision_debugging.data import generate_task, sizes_for, task_files, write_task
 
-from conftest import TINY, write_parameters
+from support.vision_debugging import TINY, write_parameters
 
 
 def dataperf(*args, cwd=None):

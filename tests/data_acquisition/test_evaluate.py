@@ -13,8 +13,8 @@ from data_acquisition.data import market_files, read_matrix_csv
 from data_acquisition.evaluate import evaluate
 from data_acquisition.model import dataperf_score
 
-from da_workspace import TINY, generated_workspace, hand_market, write_counts, write_parameters
-from original_data_acquisition_reference import original_evaluate
+from support.data_acquisition import TINY, generated_workspace, hand_market, write_counts, write_parameters
+from originals.data_acquisition import original_evaluate
 
 X0 = np.array([-2, -1.5, -1, -0.5, -0.2, 0.2, 0.5, 1, 1.5, 2.0])
 

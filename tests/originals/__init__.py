@@ -1,0 +1,1 @@
+"""Step-by-step re-statements of the original evaluators, to check ours against."""

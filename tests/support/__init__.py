@@ -1,0 +1,1 @@
+"""Builders of tiny workspaces for the tests."""
