@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.closed.limits import closed_defaults
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -12,6 +13,7 @@ DEFAULTS = {
     "seed": 0,
     "data": {
         "source": "embedded",          # embedded | official
+        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
         "markets": list(MARKETS),
         "scale": 0.01,                 # embedded only: 1 = the official sizes (sellers of up to 30,000 rows)
         "features": 768,               # embedded only: embedding dimension (DistilBERT: 768)
@@ -29,6 +31,7 @@ DEFAULTS = {
         "trials": None,                # sampling draws per market: 5 (Dynabench seeds), 10 in compat
         "workers": "auto",
     },
+    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
 }
 
 

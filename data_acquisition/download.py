@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.closed.seeds import generator_seed
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError
 from common.io import write_bytes_atomic, write_json, write_text
@@ -33,7 +34,7 @@ def download(parameters_file: Path, market_folder: Path, seller_folder: Path) ->
     if params.get("data.source") == "embedded":
         for market in markets:
             write_market(Path(market_folder), Path(seller_folder), market, params.get("data.scale"),
-                         params.get("data.features"), params.get("seed"))
+                         params.get("data.features"), generator_seed(params))
     else:
         fetch_official(params, Path(market_folder), Path(seller_folder), markets)
     missing = [str(p) for m in markets for f in [market_files(market_folder, seller_folder, m)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.closed.limits import closed_defaults
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -13,6 +14,7 @@ DEFAULTS = {
     "seed": 0,
     "data": {
         "source": "embedded",          # embedded | official
+        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
         "languages": list(LANGUAGES),
         "scale": 0.25,                 # embedded only: 1 = the official sizes (10k allowed, 30k eval nontargets)
         "official": {lang: dict(OFFICIAL_SOURCES[f"speech_selection_{lang}"]) for lang in LANGUAGES},
@@ -30,6 +32,7 @@ DEFAULTS = {
         "seeds": list(SEEDS),
         "workers": "auto",
     },
+    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
 }
 
 

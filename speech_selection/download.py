@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from common.closed.seeds import generator_seed
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError
 
@@ -23,7 +24,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
     for lang in params.get("data.languages"):
         files = language_files(data_folder, lang)
         if params.get("data.source") == "embedded":
-            generated = generate_language(lang, params.get("data.scale"), params.get("seed"))
+            generated = generate_language(lang, params.get("data.scale"), generator_seed(params))
             write_language(files, generated)
             print(f"download: generated {lang}: {sum(len(v) for v in generated['allowed']['targets'].values())} "
                   f"allowed keyword clips, {len(generated['allowed']['nontargets'])} allowed nontargets, "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.closed.limits import closed_defaults
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -12,6 +13,7 @@ DEFAULTS = {
     "seed": 0,
     "data": {
         "source": "embedded",          # embedded | official
+        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
         "tasks": list(OFFICIAL_TASKS),
         "noise_level": 0.3,
         "scale": 1.0,                  # embedded only: train/val/test = 300/100/500 x scale
@@ -31,6 +33,7 @@ DEFAULTS = {
         "device": "auto",              # auto | cpu | cuda
         "workers": "auto",
     },
+    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
 }
 
 

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from common.closed.seeds import generator_seed
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError
 
@@ -26,7 +27,7 @@ def download(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     all_files = [task_files(embedding_folder, groundtruth_folder, d, noise, sizes) for d in params.get("data.tasks")]
     if params.get("data.source") == "embedded":
         for files in all_files:
-            write_task(files, generate_task(files.data_id, sizes, noise, params.get("seed")))
+            write_task(files, generate_task(files.data_id, sizes, noise, generator_seed(params)))
             print(f"download: generated {files.data_id} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
     else:
         fetch_official(params, Path(embedding_folder), Path(groundtruth_folder))

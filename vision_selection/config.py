@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from common.closed.limits import closed_defaults
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -14,6 +15,7 @@ DEFAULTS = {
     "seed": 0,
     "data": {
         "source": "embedded",          # embedded | official
+        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
         "concepts": list(CONCEPTS),
         "scale": 0.02,                 # embedded only: 1 = the official pool (about 1.2 million images)
         "official": {
@@ -36,6 +38,7 @@ DEFAULTS = {
     "evaluate": {
         "compat": False,               # true: accept and score exactly like the original main.py
     },
+    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
 }
 
 

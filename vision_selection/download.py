@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common.closed.seeds import generator_seed
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError
 
@@ -30,7 +31,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
     concepts = params.get("data.concepts")
     if params.get("data.source") == "embedded":
         started = time.perf_counter()
-        counts = generate(lay.root, concepts, params.get("data.scale"), params.get("seed"))
+        counts = generate(lay.root, concepts, params.get("data.scale"), generator_seed(params))
         print(f"download: generated a pool of {counts['pool']} images in {time.perf_counter() - started:.1f} s; "
               + ", ".join(f"{c}: {counts[c]['positives_in_pool']} in the pool, test set {counts[c]['test']}"
                           for c in concepts))
