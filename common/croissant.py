@@ -367,11 +367,18 @@ def plain(dataset: Dataset, digests: dict[str, str]) -> dict:
         record_sets.append({"@type": "cr:RecordSet", "@id": table.name, "name": table.name,
                             "description": _table_description(table), "field": fields})
     out = _dataset_properties(dataset)
-    if distribution:
-        out["distribution"] = distribution
-    if record_sets:
-        out["recordSet"] = record_sets
-    return out
+    out["distribution"] = distribution
+    out["recordSet"] = record_sets
+    return _without_empty(out)
+
+
+def _without_empty(value):
+    """Empty texts and lists are left out, as mlcroissant does."""
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v or isinstance(v, bool)}
+    return value
 
 
 @contextmanager

@@ -19,19 +19,17 @@ from common.io import write_text
 
 from . import config
 from .data import (EMBEDDING_DIM, KEYWORDS, generate_language, language_dir, language_files, read_id_lists,
-                   write_language)
+                   word_of, write_language)
 
 
 def download(parameters_file: Path, data_folder: Path) -> None:
     params = config.load(parameters_file)
     data_folder = Path(data_folder)
-    words: dict[str, dict[str, list[str]]] = {}
     for lang in params.get("data.languages"):
         files = language_files(data_folder, lang)
         if params.get("data.source") == "embedded":
             generated = generate_language(lang, params.get("data.scale"), params.get("seed"))
             write_language(files, generated)
-            words[lang] = {"train": list(generated["train"]), "eval": list(generated["eval"])}
             print(f"download: generated {lang}: {sum(len(v) for v in generated['allowed']['targets'].values())} "
                   f"allowed keyword clips, {len(generated['allowed']['nontargets'])} allowed nontargets, "
                   f"{len(generated['evalset']['nontargets'])} eval nontargets")
@@ -43,7 +41,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
         for path in (files.allowed, files.eval):
             write_id_table(path)
     print(f"data: {data_folder}")
-    print(f"croissant: {croissant.write(data_folder, croissant_dataset(params, data_folder, words))}")
+    print(f"croissant: {croissant.write(data_folder, croissant_dataset(params, data_folder))}")
 
 
 def fetch_official(params, lang: str, data_folder: Path) -> None:
@@ -96,15 +94,25 @@ def write_id_table(yaml_path: Path) -> Path:
     return write_text(id_table_path(yaml_path), out.getvalue(), keep_previous=False)
 
 
-def croissant_dataset(params, data_folder: Path, generated_words: dict[str, dict[str, list[str]]]) -> croissant.Dataset:
-    """data/ holds every language: the embeddings (per word), the id lists as YAML and as CSV tables."""
+def _listed_words(yaml_path: Path) -> list[str]:
+    """The words of the clips an id list names, in order: the embedding files the generator wrote for it."""
+    lists = read_id_lists(yaml_path)
+    clips = [c for ids in lists["targets"].values() for c in ids] + list(lists["nontargets"])
+    return list(dict.fromkeys(word_of(str(c)) for c in clips))
+
+
+def croissant_dataset(params, data_folder: Path) -> croissant.Dataset:
+    """data/ holds every language: the embeddings (per word), the id lists as YAML and as CSV tables.  The
+    embedding files are those of the words the id lists name (embedded data; earlier runs may have left others)
+    or everything the archive held (official data)."""
     embedded = params.get("data.source") == "embedded"
     files, tables, evaluator_only = {}, [], set()
     for lang in params.get("data.languages"):
         lay = language_files(data_folder, lang)
         root = lay.root.relative_to(data_folder).as_posix()
-        for split, folder in (("train", lay.train_embeddings), ("eval", lay.eval_embeddings)):
-            names = [f"{w}.parquet" for w in generated_words[lang][split]] if embedded else \
+        for split, folder, listing in (("train", lay.train_embeddings, lay.allowed),
+                                       ("eval", lay.eval_embeddings, lay.eval)):
+            names = [f"{w}.parquet" for w in _listed_words(listing)] if embedded else \
                 [Path(p).name for p in croissant.files_under(folder) if p.endswith(".parquet") and "/" not in p]
             paths = tuple(f"{root}/{folder.name}/{n}" for n in names)
             what = "the allowed training pool" if split == "train" else "the evaluation set (the evaluator's)"
