@@ -47,9 +47,32 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 
+# The Croissant file(s) every download writes (the images write them without mlcroissant).
+CROISSANT_FOLDERS = {"vision_debugging": ["embeddings", "data"], "speech_selection": ["data"],
+                     "vision_selection": ["data"], "data_acquisition": ["marketinfo", "features"]}
+
+
+def croissant_problems(cube: str, ws: Path) -> list[str]:
+    """Each Croissant file is there and mlcroissant (installed on the host by `make setup`) finds no error in it."""
+    import mlcroissant as mlc
+
+    problems = []
+    for folder in CROISSANT_FOLDERS[cube]:
+        path = ws / folder / "croissant.json"
+        if not path.is_file():
+            problems.append(f"missing {path}")
+            continue
+        try:
+            mlc.Dataset(jsonld=str(path))
+        except mlc.ValidationError as exc:
+            problems.append(f"{path}: {exc}")
+    return problems
+
+
 def main() -> None:
     cube, ws, uid = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     problems = [f"missing {p}" for p in expected_files(cube, ws) if not p.is_file()]
+    problems += croissant_problems(cube, ws)
     problems += [f"{p} is owned by uid {p.stat().st_uid}, not {uid}"
                  for p in ws.rglob("*") if p.stat().st_uid != uid]
     if problems:

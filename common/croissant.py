@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 
@@ -237,12 +237,16 @@ def write(folder: Path, dataset: Dataset) -> Path:
     """Write folder/croissant.json for dataset (atomically, replacing an earlier one) and return its path."""
     folder = Path(folder)
     digests = {path: sha256_file(folder / path) for path in dataset.files}
-    try:
-        import mlcroissant  # noqa: F401  (the optional extra)
-        document = with_mlcroissant(dataset, digests)
-    except ImportError:
-        document = plain(dataset, digests)
+    document = with_mlcroissant(dataset, digests) if mlcroissant_installed() else plain(dataset, digests)
     return write_text(folder / FILE_NAME, dumps(document), keep_previous=False)
+
+
+def mlcroissant_installed() -> bool:
+    try:
+        import mlcroissant  # noqa: F401  (the optional extra `croissant`)
+    except ImportError:
+        return False
+    return True
 
 
 def dumps(document: dict) -> str:

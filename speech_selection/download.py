@@ -95,10 +95,12 @@ def write_id_table(yaml_path: Path) -> Path:
 
 
 def _listed_words(yaml_path: Path) -> list[str]:
-    """The words of the clips an id list names, in order: the embedding files the generator wrote for it."""
-    lists = read_id_lists(yaml_path)
-    clips = [c for ids in lists["targets"].values() for c in ids] + list(lists["nontargets"])
-    return list(dict.fromkeys(word_of(str(c)) for c in clips))
+    """The words of the clips an id list names, in order: the embedding files the generator wrote for it.  Read
+    from the list's CSV table, written just before from the YAML (parsing the YAML again would take longer)."""
+    with open(id_table_path(yaml_path), newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle)
+        next(rows, None)
+        return list(dict.fromkeys(word_of(row[0]) for row in rows if row))
 
 
 def croissant_dataset(params, data_folder: Path) -> croissant.Dataset:
