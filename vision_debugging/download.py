@@ -85,8 +85,9 @@ def croissant_datasets(params, embedding_folder: Path, groundtruth_folder: Path,
     else:
         provenance = croissant.downloaded_from([(params.get("data.official.url"),
                                                 embedding_folder / ".download" / ARCHIVE_NAME)])
-        kind, version = ("the official data, from the DataPerf archive (embeddings of Open Images pictures; the "
-                         "archive states no license)"), None
+        kind, version = ("the official data, from the DataPerf archive (embeddings and labels of Open Images "
+                         "pictures; Open Images annotations are licensed CC BY 4.0, the archive states no license of "
+                         "its own)"), None
     citation = croissant.DATAPERF_CITATION + ("" if params.get("data.source") == "embedded"
                                               else "\n" + croissant.OPEN_IMAGES_CITATION)
     common = dict(url=URL, cite_as=citation, provenance=provenance,

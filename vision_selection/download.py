@@ -157,7 +157,8 @@ def croissant_dataset(params, data_folder: Path) -> croissant.Dataset:
                             data_folder / ".download" / Path(MACHINE_LABELS_PATH).name))
         provenance = croissant.downloaded_from(sources)
         kind = ("the official resources (embeddings of Open Images V6 training pictures; the resources archive "
-                "states no license) and the Open Images machine labels")
+                "states no license) and the Open Images machine labels (Open Images annotations are licensed CC BY "
+                "4.0)")
     return croissant.Dataset(
         name="dataperf-vision-selection",
         description=("DataPerf vision selection: per concept, choose at most 1,000 labelled training images from a "
