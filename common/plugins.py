@@ -7,6 +7,7 @@ from abc import ABC
 from pathlib import Path
 
 from .errors import DataPerfError, ValidationError
+from .untrusted.files import excerpt, folder_entries
 
 METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ARCHIVE_FOLDER = "previous"    # where common.io keeps earlier results: never a method
@@ -43,24 +44,37 @@ def check_method_name(method: str, where=None) -> None:
 
 
 def _bad_method_name(method: str, where) -> ValidationError:
-    return ValidationError(where, f"method name '{method}'",
+    return ValidationError(where, f"method name {excerpt(method)}",
                            "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
+
+
+def not_a_file(path: Path) -> ValidationError:
+    """The error for a link, FIFO or device where a submission file or method folder is expected."""
+    rule = "is a symbolic link: supply the file or folder itself" if path.is_symlink() else "must be a regular file"
+    return ValidationError(path, None, rule)
 
 
 def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission",
                    check_names: bool = True) -> tuple[list[tuple[str, Path, list[Path]]], list[ValidationError]]:
     """(method, folder, files) for each place holding submission files, and the errors found: files directly in
     `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
-    method; a method whose name cannot be a file name is an error, not a group (unless check_names is off)."""
+    method; a method whose name cannot be a file name is an error, not a group (unless check_names is off).
+    Nothing is followed: a link (or FIFO, device) with a submission suffix, or a linked method folder, is an
+    error, so no file outside the submission folder is ever read."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         raise ValidationError(folder, None, "submission folder not found")
-    places = [(loose_method, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
-                                         if p.is_dir() and not p.name.startswith(".") and p.name != ARCHIVE_FOLDER]
+    top_files, top_folders, top_others = folder_entries(folder)
+    places = [(loose_method, folder, top_files, top_others)]
+    for place in top_folders:
+        if not place.name.startswith(".") and place.name != ARCHIVE_FOLDER:
+            places.append((place.name, place, *folder_entries(place)[::2]))
     groups, errors = [], []
-    for method, place in places:
-        files = sorted(p for p in place.iterdir()
-                       if p.is_file() and p.suffix in suffixes and not p.name.startswith("."))
+    for method, place, files, others in places:
+        # At the top, a link may be a linked method folder, whatever its name; below, only submission files count.
+        errors += [not_a_file(p) for p in others
+                   if not p.name.startswith(".") and (place == folder or p.suffix in suffixes)]
+        files = [p for p in files if p.suffix in suffixes and not p.name.startswith(".")]
         if not files:
             continue
         if check_names and not METHOD_NAME.match(method):

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 
 from . import config
 from .data import generate_language, language_dir, language_files, write_language
@@ -32,7 +32,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
             fetch_official(params, lang, data_folder)
         missing = [p for p in (files.allowed, files.eval, files.train_embeddings, files.eval_embeddings) if not p.exists()]
         if missing:
-            raise DataPerfError(f"the {lang} data is incomplete after download; missing: {', '.join(map(str, missing))}")
+            raise DataPerfError(f"the {lang} data is incomplete after download; missing: {', '.join(map(display_path, missing))}")
     print(f"data: {data_folder}")
 
 
@@ -45,7 +45,7 @@ def fetch_official(params, lang: str, data_folder: Path) -> None:
         root = extract_archive(archive, Path(staging))
         top = find_folder_with(root, ["allowed_training_set.yaml", "eval.yaml"])
         if top is None:
-            raise DataPerfError(f"{archive}: no folder with allowed_training_set.yaml and eval.yaml in the archive")
+            raise DataPerfError(f"{display_path(archive)}: no folder with allowed_training_set.yaml and eval.yaml in the archive")
         if target.exists():
             shutil.rmtree(target)
         shutil.move(str(top), target)

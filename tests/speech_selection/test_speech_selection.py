@@ -74,7 +74,8 @@ def test_every_rule_names_the_item(ws):
         (lambda s: s["targets"]["job"].append("job/common_voice_en_1.wav"), "not in the allowed training set"),
         (lambda s: s["targets"]["job"].append(s["targets"]["route"][0]), "belongs to keyword 'route', not to keyword 'job'"),
         (lambda s: s["targets"]["job"].append(s["nontargets"][0]), "belongs to the nontargets"),
-        (lambda s: s["nontargets"].append(evaluation["nontargets"][0]), "is an evaluation clip"),
+        # an evaluation clip is answered like any unknown id: the answer must not reveal the hidden evaluation set
+        (lambda s: s["nontargets"].append(evaluation["nontargets"][0]), "': not in the allowed training set"),
         (lambda s: s["nontargets"].append(other), "is a clip of language 'pt', not 'en'"),
         (lambda s: s["nontargets"].append(s["nontargets"][0]), "duplicate clip (also at nontargets[0])"),
         (lambda s: s["nontargets"].append(7), "clip ids must be strings"),
