@@ -108,6 +108,12 @@ class Problems:
         if len(self.errors) < MAX_LISTED:
             self.errors.append(error)
 
+    def found(self, file, item: str | None, rule: str) -> None:
+        """add(ValidationError(file, item, rule)), building the error only if it is one of those listed."""
+        self.count += 1
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append(ValidationError(file, item, rule))
+
     def extend(self, errors) -> None:
         for error in errors:
             self.add(error)

@@ -59,28 +59,27 @@ def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submi
     """(method, folder, files) for each place holding submission files, and the errors found: files directly in
     `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
     method; a method whose name cannot be a file name is an error, not a group (unless check_names is off).
-    Nothing is followed: a link (or FIFO, device) with a submission suffix, or a linked method folder, is an
-    error, so no file outside the submission folder is ever read."""
+    Nothing is followed: a linked method folder is an error, and a link (or FIFO) named like a submission file
+    is listed like one, so that reading it (read_limited) refuses it with the file named."""
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         raise ValidationError(folder, None, "submission folder not found")
     top_files, top_folders, top_others = folder_entries(folder)
-    places = [(loose_method, folder, top_files, top_others)]
+    places = [(loose_method, folder, top_files + [p for p in top_others if p.suffix in suffixes])]
     for place in top_folders:
         if not place.name.startswith(".") and place.name != ARCHIVE_FOLDER:
-            places.append((place.name, place, *folder_entries(place)[::2]))
-    groups, errors = [], []
-    for method, place, files, others in places:
-        # At the top, a link may be a linked method folder, whatever its name; below, only submission files count.
-        errors += [not_a_file(p) for p in others
-                   if not p.name.startswith(".") and (place == folder or p.suffix in suffixes)]
+            files, _, others = folder_entries(place)
+            places.append((place.name, place, sorted(files + others)))
+    errors = [not_a_file(p) for p in top_others if not p.name.startswith(".") and p.suffix not in suffixes]
+    groups = []
+    for method, place, files in places:
         files = [p for p in files if p.suffix in suffixes and not p.name.startswith(".")]
         if not files:
             continue
         if check_names and not METHOD_NAME.match(method):
             errors.append(_bad_method_name(method, place))
             continue
-        groups.append((method, place, files))
+        groups.append((method, place, sorted(files)))
     return groups, errors
 
 

@@ -110,7 +110,8 @@ def _parse_like_numpy(path: Path, text: str) -> list[int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)    # "input contained no data": the count check says it
-            values = np.loadtxt(io.StringIO(text), delimiter=",", dtype=int)
+            # newline=None: universal newlines, as numpy gets them when it opens the file itself
+            values = np.loadtxt(io.StringIO(text, newline=None), delimiter=",", dtype=int)
     except ValueError as exc:
         raise ValidationError(path, None, "numpy.loadtxt(delimiter=',', dtype=int) cannot read it "
                                           f"({excerpt(str(exc), 80)})") from None

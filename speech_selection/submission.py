@@ -6,12 +6,12 @@ A submission is one JSON file per language and budget, `{lang}_{budget}_train.js
 In submission_folder, each sub-folder is one method (create_baselines writes submissions/<method>/);
 files directly in submission_folder are the method "submission".
 
-Default rules (strict): only the two keys; keywords of this language; every clip id from the
-allowed training set of its class, each at most once; at most `budget` clips in all, at least one.
+Default rules (strict): only the two keys, none given twice; keywords of this language; every clip id from
+the allowed training set of its class, each at most once; at most `budget` clips in all, at least one.
 A keyword may be missing or empty: its class is then simply not trained (policy; class ids come
 from the allowed keyword names, so nothing shifts).  `compat: true` applies only the original's
-four checks (keywords allowed, ids allowed, nontargets allowed, count incl. repeats <= budget) and
-its label mapping from the submission's own keys.
+four checks (keywords allowed, ids allowed, nontargets allowed, count incl. repeats <= budget), its
+json.load (a repeated key: the last wins) and its label mapping from the submission's own keys.
 """
 from __future__ import annotations
 
@@ -135,10 +135,12 @@ def validate_selection(path: Path, data: object, index: ClipIndex, keywords: lis
     errors: list[ValidationError] = []
     extra = [k for k in data if k not in ("targets", "nontargets")]
     if extra and not compat:
-        errors.append(ValidationError(path, f"key {excerpt(extra[0])}", "unknown key (only 'targets' and 'nontargets')"))
+        errors.append(ValidationError(path, f"key {excerpt(extra[0])}",
+                                      "unknown key (only 'targets' and 'nontargets')"))
     for keyword in data["targets"]:
         if keyword not in keywords:
-            errors.append(ValidationError(path, f"keyword {excerpt(keyword)}", f"unknown keyword (keywords: {keywords})"))
+            errors.append(ValidationError(path, f"keyword {excerpt(keyword)}",
+                                          f"unknown keyword (keywords: {keywords})"))
         if len(errors) >= MAX_LISTED:
             break
     raise_all(errors)

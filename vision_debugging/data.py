@@ -18,8 +18,8 @@ import pandas as pd
 
 from common import synth
 from common.errors import ValidationError
-from common.untrusted.files import excerpt
 from common.io import matrix_column, read_parquet, write_parquet, write_text
+from common.untrusted.files import excerpt
 
 OFFICIAL_TASKS = ["01g317-flipped", "04hgtk-flipped", "04rky-flipped", "09j2d-flipped",
                   "01g317", "04hgtk", "04rky", "09j2d"]

@@ -19,7 +19,7 @@ import numpy as np
 
 from common.errors import Problems, ValidationError
 from common.io import write_text
-from common.plugins import check_method_name, not_a_file
+from common.plugins import check_method_name
 from common.untrusted.files import excerpt, folder_entries, read_limited
 from common.untrusted.formats import decode_text, universal_lines
 
@@ -59,17 +59,16 @@ def ranking_limit(n_train: int) -> int:
 
 
 def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[SubmissionFile]:
-    """Every submission file in folder, matched to a task; the rules are checked here.  Nothing is followed:
-    a link (or FIFO, device) named like a submission or time file is an error, in both modes."""
+    """Every submission file in folder, matched to a task; the rules are checked here.  Nothing is followed."""
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         raise ValidationError(folder, None, "submission folder not found")
     regular, _, others = folder_entries(folder)
-    files = [p for p in regular if p.suffix == ".txt" and not p.name.startswith(".")]
+    # Links and FIFOs named like submissions are listed too: reading them (read_limited) refuses them by name.
+    files = sorted(p for p in regular + others if p.suffix == ".txt" and not p.name.startswith("."))
     times = {p.name for p in files if p.name.startswith("time")}
     found: list[SubmissionFile] = []
     errors = Problems()
-    errors.extend(not_a_file(p) for p in others if p.suffix == ".txt" and not p.name.startswith("."))
     for path in files:
         if path.name.startswith("time"):
             continue
@@ -118,16 +117,15 @@ def parse_submission(path: Path, n_train: int, compat: bool, root: Path | None =
     for number, line in enumerate(lines, start=1):
         if not STRICT_LINE.match(line):
             rule = "blank line" if not line.strip() else f"not a non-negative integer: {excerpt(line.strip())}"
-            errors.add(ValidationError(path, f"line {number}", f"{rule} (one training index per line)"))
+            errors.found(path, f"line {number}", f"{rule} (one training index per line)")
             continue
         digits = line.strip().lstrip("0") or "0"
         value = int(digits) if len(digits) <= MAX_INDEX_DIGITS else n_train   # int() refuses > 4,300 digits
         if value >= n_train:
             shown = digits if len(digits) <= MAX_INDEX_DIGITS else f"of {len(digits):,} digits"
-            errors.add(ValidationError(path, f"line {number}", f"index {shown} out of range 0..{n_train - 1}"))
+            errors.found(path, f"line {number}", f"index {shown} out of range 0..{n_train - 1}")
         elif value in first_seen:
-            errors.add(ValidationError(path, f"line {number}",
-                                       f"duplicate index {value} (first on line {first_seen[value]})"))
+            errors.found(path, f"line {number}", f"duplicate index {value} (first on line {first_seen[value]})")
         else:
             first_seen[value] = number
             values.append(value)
@@ -148,7 +146,8 @@ def _parse_compat(path: Path, lines: list[str], n_train: int) -> np.ndarray:
             values.append(int(line.rstrip()))
         except ValueError:   # also for more than 4,300 digits, which int() refuses
             raise ValidationError(path, f"line {number}",
-                                  f"int() cannot parse {excerpt(line.strip())} (the original evaluator fails here too)") from None
+                                  f"int() cannot parse {excerpt(line.strip())} "
+                                  "(the original evaluator fails here too)") from None
     used = values[:n_train]
     for where, value in enumerate(used):
         if not 0 <= value < n_train:

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from common import synth
 from common.errors import ValidationError
-from common.untrusted.formats import arrow_csv_problem
 from common.io import matrix_column, write_bytes_atomic, write_text
+from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
 POOL_PATH = "embeddings/train_emb_256_dataperf.parquet"
