@@ -62,7 +62,7 @@ def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submi
     Nothing is followed: a linked method folder is an error, and a link (or FIFO) named like a submission file
     is listed like one, so that reading it (read_limited) refuses it with the file named."""
     folder = Path(folder)
-    if folder.is_symlink() or not folder.is_dir():
+    if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")
     top_files, top_folders, top_others = folder_entries(folder)
     places = [(loose_method, folder, top_files + [p for p in top_others if p.suffix in suffixes])]

@@ -61,7 +61,7 @@ def ranking_limit(n_train: int) -> int:
 def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[SubmissionFile]:
     """Every submission file in folder, matched to a task; the rules are checked here.  Nothing is followed."""
     folder = Path(folder)
-    if folder.is_symlink() or not folder.is_dir():
+    if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")
     regular, _, others = folder_entries(folder)
     # Links and FIFOs named like submissions are listed too: reading them (read_limited) refuses them by name.

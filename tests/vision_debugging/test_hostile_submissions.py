@@ -77,12 +77,13 @@ def test_a_linked_time_file_leaks_nothing(ws, tmp_path):
     assert "ImageID" not in message
 
 
-def test_a_linked_folder_of_submissions_is_not_followed(ws, tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    folder = tmp_path / "subs"
-    folder.symlink_to(outside, target_is_directory=True)
-    assert "submission folder not found" in _error(ws, folder)
+def test_the_submission_folder_may_be_a_link_but_nothing_below_it(ws, tmp_path):
+    """The folder is the operator's task parameter (in Docker, a mount); what the participant put in it is not
+    followed."""
+    real = _submissions(tmp_path, ws, {f"{TASK_A}_m.txt": ws / "data" / f"dataset_{TASK_A}_train.csv"})
+    (tmp_path / "linked").symlink_to(real, target_is_directory=True)
+    assert _error(ws, tmp_path / "linked") == f"submission_folder: {TASK_A}_m.txt: is a symbolic link (or lies " \
+                                              "under one): supply the file itself"
 
 
 def test_huge_and_sparse_files_are_refused_before_reading(ws, tmp_path):
