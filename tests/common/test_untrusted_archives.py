@@ -216,7 +216,7 @@ def test_bad_crc_truncated_tgz_and_truncated_zip(tmp_path):
     assert "damaged or truncated archive" in _refused(tmp_path, "cut.zip", zip_bytes({"a": b"1" * 100})[:60])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzz_any_bytes_extract_or_fail_cleanly(tmp_path_factory, data):
     """Random bytes, and valid archives with random bytes overwritten or cut: extracted, or a DataPerfError."""
