@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .errors import DataPerfError, ValidationError
+from .errors import DataPerfError, ValidationError, display_path
 
 ARCHIVE_DIR = "previous"
 
@@ -184,5 +184,5 @@ def copy_if_missing(source: Path, target: Path) -> bool:
 def require_dir(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_dir():
-        raise DataPerfError(f"{path}: {what} folder not found")
+        raise DataPerfError(f"{display_path(path)}: {what} folder not found")
     return path

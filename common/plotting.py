@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from .errors import DataPerfError  # noqa: E402
+from .errors import DataPerfError, display_path  # noqa: E402
 from .io import read_json, write_bytes_atomic  # noqa: E402
 
 STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11,
@@ -40,7 +40,7 @@ def read_results(path: str | Path) -> dict:
     """A results file of the evaluate task, which the plot task needs."""
     path = Path(path)
     if not path.is_file():
-        raise DataPerfError(f"{path}: not found; run the evaluate task first")
+        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
     return read_json(path)
 
 

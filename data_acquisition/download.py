@@ -19,7 +19,7 @@ import numpy as np
 
 from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 from common.io import write_bytes_atomic, write_json, write_text
 
 from . import config
@@ -83,7 +83,7 @@ def _fetch_into(source: dict, cache: Path, name: str, marker: list[str], target:
         root = extract_archive(archive, Path(staging))
         top = find_folder_with(root, marker)
         if top is None:
-            raise DataPerfError(f"{archive}: no folder with {', '.join(marker)} in the archive")
+            raise DataPerfError(f"{display_path(archive)}: no folder with {', '.join(marker)} in the archive")
         for market in markets:
             destination = target / str(market)
             if destination.exists():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from common import metrics
-from common.errors import ValidationError, ValidationErrors, raise_all
+from common.errors import ValidationError, ValidationErrors, display_path, raise_all
 from common.io import write_json, write_text
 from common.parallel import parallel_map
 from common.runrecord import run_record
@@ -155,7 +155,7 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
     for sub in submissions:
         t = terms[sub.market]
         try:
-            counts = parse_counts(sub.path, compat)
+            counts = parse_counts(sub.path, compat, root=Path(submission_folder))
             cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, compat)
         except ValidationError as exc:
             errors.append(exc)
@@ -206,7 +206,7 @@ def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str
            "rows_bought": int(sum(purchase.counts)), "counts": purchase.counts, "spend_per_seller": spend,
            "warnings": warnings}
     for w in warnings:
-        print(f"warning: {purchase.path}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
+        print(f"warning: {display_path(purchase.path)}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
     return row
 
 

@@ -15,10 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyarrow as pa
+import yaml
 
 from common import synth
 from common.errors import ValidationError
-from common.io import matrix_column, read_parquet, read_yaml, write_parquet, write_yaml
+from common.io import matrix_column, read_parquet, write_parquet, write_yaml
 
 LANGUAGES = ("en", "id", "pt")
 EMBEDDING_DIM = 1024
@@ -67,8 +68,15 @@ def word_of(clip_id: str) -> str:
 
 
 def read_id_lists(path: Path) -> dict:
-    """allowed_training_set.yaml / eval.yaml, checked for shape."""
-    data = read_yaml(path)
+    """allowed_training_set.yaml / eval.yaml, checked for shape.  A parse error names the line only: the
+    evaluation set may be hidden from participants, so nothing of the file is quoted."""
+    if not Path(path).is_file():
+        raise ValidationError(path, None, "file not found")
+    try:
+        data = yaml.safe_load(Path(path).read_bytes())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ValidationError(path, f"line {mark.line + 1}" if mark else None, "not valid YAML") from None
     if not isinstance(data, dict) or not isinstance(data.get("targets"), dict) \
             or not isinstance(data.get("nontargets"), list):
         raise ValidationError(path, None, "must be a mapping with 'targets' (keyword -> clip ids) and 'nontargets' (clip ids)")
@@ -94,7 +102,8 @@ class EmbeddingStore:
         if word not in self.tables:
             path = self.folder / f"{word}.parquet"
             table = read_parquet(path, ["clip_id", "mswc_embedding_vector"])
-            x = matrix_column(table, "mswc_embedding_vector", path)
+            # The file's own dtype, as the original (pandas) keeps it: a float64 file is not rounded to float32.
+            x = matrix_column(table, "mswc_embedding_vector", path, dtype=None)
             if len(x) and x.shape[1] != EMBEDDING_DIM:
                 raise ValidationError(path, "column 'mswc_embedding_vector'",
                                       f"must hold {EMBEDDING_DIM} numbers per row, has {x.shape[1]}")
@@ -126,18 +135,20 @@ def load_samples(id_lists: dict, store: EmbeddingStore, where: Path) -> tuple[di
     for word, clips in groups.items():
         table = store.word(word)
         missing = [c for c in clips if c not in table.row]
-        if missing:
-            raise ValidationError(where, f"clip '{missing[0]}'", f"no row in {store.folder / (word + '.parquet')}")
+        if missing:   # the ids are not quoted: they may come from the hidden evaluation set
+            raise ValidationError(store.folder / f"{word}.parquet", None,
+                                  f"{len(missing)} clip id(s) listed in {Path(where).name} have no row here")
         parts.append(table.x[[table.row[c] for c in clips]])
     nontargets = np.vstack(parts) if parts else np.zeros((0, EMBEDDING_DIM), np.float32)
     return targets, nontargets
 
 
 def design_matrix(targets: dict[str, np.ndarray], nontargets: np.ndarray, class_of: dict[str, int]):
-    """X and y: targets in the given order, then nontargets (class 0)."""
+    """X and y: targets in the given order, then nontargets (class 0).  X keeps the files' dtype (np.vstack
+    promotes float32 and float64 to float64, as the original's does)."""
     blocks = [targets[k] for k in targets] + [nontargets]
     labels = [np.full(len(targets[k]), class_of[k]) for k in targets] + [np.zeros(len(nontargets), dtype=int)]
-    return np.vstack(blocks).astype(np.float32), np.concatenate(labels).astype(np.int64)
+    return np.vstack(blocks), np.concatenate(labels).astype(np.int64)
 
 
 # ---------------------------------------------------------------- embedded generator

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError, ValidationError
+from common.errors import DataPerfError, ValidationError, display_path
 from common.io import write_text
 
 from . import config
@@ -37,7 +37,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
             fetch_official(params, lang, data_folder)
         missing = [p for p in (files.allowed, files.eval, files.train_embeddings, files.eval_embeddings) if not p.exists()]
         if missing:
-            raise DataPerfError(f"the {lang} data is incomplete after download; missing: {', '.join(map(str, missing))}")
+            raise DataPerfError(f"the {lang} data is incomplete after download; missing: {', '.join(map(display_path, missing))}")
         for path in (files.allowed, files.eval):
             write_id_table(path)
     print(f"data: {data_folder}")
@@ -53,7 +53,7 @@ def fetch_official(params, lang: str, data_folder: Path) -> None:
         root = extract_archive(archive, Path(staging))
         top = find_folder_with(root, ["allowed_training_set.yaml", "eval.yaml"])
         if top is None:
-            raise DataPerfError(f"{archive}: no folder with allowed_training_set.yaml and eval.yaml in the archive")
+            raise DataPerfError(f"{display_path(archive)}: no folder with allowed_training_set.yaml and eval.yaml in the archive")
         if target.exists():
             shutil.rmtree(target)
         shutil.move(str(top), target)

@@ -38,7 +38,7 @@ class Language:
         self.keywords = list(self.allowed["targets"])
         if sorted(self.keywords) != sorted(self.evalset["targets"]):
             raise ValidationError(self.files.eval, "targets", f"keywords differ from {self.files.allowed.name}")
-        self.index = ClipIndex(lang, self.allowed, self.evalset)
+        self.index = ClipIndex(lang, self.allowed)
         self.train_store = EmbeddingStore(self.files.train_embeddings)
         targets, nontargets = load_samples(self.evalset, EmbeddingStore(self.files.eval_embeddings), self.files.eval)
         self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
@@ -65,7 +65,7 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     selections = []
     for sub in submissions:
         lang = langs[sub.lang]
-        data = read_json_submission(sub.path)
+        data = read_json_submission(sub.path, sub.budget, compat, root=Path(submission_folder))
         selections.append(validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat))
 
     shared = {"files": [], "eval": {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 
 from . import config
 from .data import EMBEDDING_DIM, generate_task, task_files, write_task
@@ -32,7 +32,7 @@ def download(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
         written = ([p.name for f in all_files for p in (f.train, f.val, f.test)], [f.groundtruth.name for f in all_files])
     else:
         written = fetch_official(params, Path(embedding_folder), Path(groundtruth_folder))
-    missing = [str(p) for f in all_files for p in (f.train, f.val, f.test, f.groundtruth) if not p.is_file()]
+    missing = [display_path(p) for f in all_files for p in (f.train, f.val, f.test, f.groundtruth) if not p.is_file()]
     if missing:
         raise DataPerfError("the data is incomplete after download; missing: " + ", ".join(missing))
     print(f"data: {embedding_folder} and {groundtruth_folder}")
@@ -49,7 +49,7 @@ def fetch_official(params, embedding_folder: Path, groundtruth_folder: Path) -> 
         root = extract_archive(archive, Path(staging))
         top = find_folder_with(root, ["embeddings", "data"])
         if top is None:
-            raise DataPerfError(f"{archive}: the archive has no embeddings/ and data/ folders")
+            raise DataPerfError(f"{display_path(archive)}: the archive has no embeddings/ and data/ folders")
         for source, target, names in ((top / "embeddings", embedding_folder, moved[0]),
                                       (top / "data", groundtruth_folder, moved[1])):
             target.mkdir(parents=True, exist_ok=True)

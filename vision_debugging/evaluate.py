@@ -122,9 +122,9 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     for sub in submissions:
         task = tasks[sub.data_id]
         n = len(task.train.y)
-        order = parse_submission(sub.path, n, compat)
+        order = parse_submission(sub.path, n, compat, root=Path(submission_folder))
         steps = fix_steps(order, task.train.y, task.clean_y, n)
-        per_task[sub.data_id].append(MethodResult(sub.method, steps, read_time(sub.time_path)))
+        per_task[sub.data_id].append(MethodResult(sub.method, steps, read_time(sub.time_path, root=Path(submission_folder))))
 
     # Every distinct label state, trained once.
     jobs: list[tuple[str, State, str]] = []

@@ -26,9 +26,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ShuffleSplit
 
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 from common.io import write_yaml
 from common.plugins import check_method_name, listed_methods
+from common.untrusted.files import excerpt
 
 from . import config
 from .algorithm import Concept, Pool, Selector, load_selector_class
@@ -53,7 +54,7 @@ def load_inputs(data_folder: Path, concepts: list[str]) -> tuple[Pool, list[Conc
         examples = read_examples(lay.examples(name))
         missing = [e for e, r in zip(examples, pool.rows(examples)) if r < 0]
         if missing:
-            raise DataPerfError(f"{lay.examples(name)}: example '{missing[0]}' is not in the candidate pool")
+            raise DataPerfError(f"{display_path(lay.examples(name))}: example {excerpt(missing[0])} is not in the candidate pool")
         tasks.append(Concept(name, mid_of(name), examples))
     return pool, tasks
 

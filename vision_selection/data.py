@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from common import synth
 from common.errors import ValidationError
 from common.io import matrix_column, write_bytes_atomic, write_text
+from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
 POOL_PATH = "embeddings/train_emb_256_dataperf.parquet"
@@ -140,8 +141,11 @@ def read_examples(path: Path) -> list[str]:
     """The example ImageIDs of one concept (all positives)."""
     if not path.is_file():
         raise ValidationError(path, None, "example set not found")
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationError(path, None, f"not a readable UTF-8 CSV ({type(exc).__name__})") from None
     if not rows or ID_COL not in rows[0]:
         raise ValidationError(path, None, f"must be a CSV with an '{ID_COL}' column and at least one row")
     return [r[ID_COL] for r in rows]
@@ -166,8 +170,9 @@ def read_test_set(path: Path) -> TestSet:
         raise ValidationError(path, f"columns {missing}", "required columns missing")
     labels = [str(v) for v in table.column(LABEL_COL).to_pylist()]
     bad = [v for v in labels if v not in ("0", "1")]
-    if bad:
-        raise ValidationError(path, f"{LABEL_COL} '{bad[0]}'", "test labels must be '0' or '1'")
+    if bad:   # the value is not shown: the test set is hidden from participants
+        raise ValidationError(path, f"row {labels.index(bad[0]) + 1} of column '{LABEL_COL}'",
+                              "test labels must be '0' or '1'")
     x = matrix_column(table, EMB_COL, path, dtype=np.float64)
     _check_dim(x, path)
     return TestSet(table.column(ID_COL).to_pylist(), x, np.array([int(v) for v in labels], dtype=np.int64))
@@ -190,7 +195,8 @@ def read_machine_labels(path: Path, mids: list[str]) -> pa.Table:
                 table = pa.Table.from_batches([batch])
                 parts.append(table.filter(pc.is_in(table.column("LabelName"), wanted)))
     except (pa.ArrowInvalid, KeyError) as exc:
-        raise ValidationError(path, None, f"not an ImageID,Source,LabelName,Confidence CSV ({exc})") from None
+        # pyarrow quotes the offending row: only its position is kept (not a participant's file)
+        raise ValidationError(path, None, f"not an ImageID,Source,LabelName,Confidence CSV{arrow_csv_problem(exc)}") from None
     if not parts:
         return pa.table({ID_COL: pa.array([], pa.string()), "LabelName": pa.array([], pa.string()),
                          LABEL_COL: pa.array([], pa.float64())})

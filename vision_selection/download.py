@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 
 from . import config
 from .data import EMB_COL, EMBEDDING_DIM, ID_COL, LABEL_COL, MACHINE_LABELS_PATH, RESOURCES, generate, layout
@@ -40,7 +40,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
     missing = [p for p in [lay.pool] + [f(c) for c in concepts for f in (lay.examples, lay.test_set)]
                if not p.exists()]
     if missing:
-        raise DataPerfError("the data is incomplete after download; missing: " + ", ".join(map(str, missing)))
+        raise DataPerfError("the data is incomplete after download; missing: " + ", ".join(map(display_path, missing)))
     print(f"data: {lay.root}")
     print(f"croissant: {croissant.write(data_folder, croissant_dataset(params, data_folder))}")
 
@@ -57,7 +57,7 @@ def fetch_official(params, data_folder: Path) -> None:
         root = extract_archive(archive, Path(staging))
         top = find_folder_with(root, ["embeddings", "examples", "test_sets"])
         if top is None:
-            raise DataPerfError(f"{archive}: no folder with embeddings/, examples/ and test_sets/ in the archive")
+            raise DataPerfError(f"{display_path(archive)}: no folder with embeddings/, examples/ and test_sets/ in the archive")
         if target.exists():
             shutil.rmtree(target)
         shutil.move(str(top), target)

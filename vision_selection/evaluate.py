@@ -37,7 +37,8 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     selections, errors = [], []
     for sub in submissions:
         try:
-            selections.append(validate(sub.path, read_entries(sub.path, sub.concept, compat), pool, budget, compat))
+            entries = read_entries(sub.path, sub.concept, compat, root=Path(submission_folder), budget=budget)
+            selections.append(validate(sub.path, entries, pool, budget, compat))
         except (ValidationError, DataPerfError) as exc:
             errors.append(exc)
     if errors:

@@ -19,19 +19,7 @@ from speech_selection.evaluate import Language, evaluate
 from speech_selection.submission import find_submissions, validate_selection
 
 from originals.speech_selection import naive_score
-
-TINY = {"data": {"languages": ["en", "pt"], "scale": 0.05}, "budgets": [25],
-        "baselines": {"cv_splits": 2, "workers": 1}, "evaluate": {"seeds": [5, 69], "workers": 1}}
-
-
-def make_workspace(ws, values=TINY):
-    ws.mkdir(parents=True, exist_ok=True)
-    (ws / "parameters.yaml").write_text(yaml.safe_dump(values))
-    params = config.load(ws / "parameters.yaml")
-    for lang in params.get("data.languages"):
-        write_language(language_files(ws / "data", lang), generate_language(lang, params.get("data.scale"), 0))
-    (ws / "submissions").mkdir(exist_ok=True)
-    return ws
+from support.speech_selection import TINY, make_workspace
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +62,8 @@ def test_every_rule_names_the_item(ws):
         (lambda s: s["targets"]["job"].append("job/common_voice_en_1.wav"), "not in the allowed training set"),
         (lambda s: s["targets"]["job"].append(s["targets"]["route"][0]), "belongs to keyword 'route', not to keyword 'job'"),
         (lambda s: s["targets"]["job"].append(s["nontargets"][0]), "belongs to the nontargets"),
-        (lambda s: s["nontargets"].append(evaluation["nontargets"][0]), "is an evaluation clip"),
+        # an evaluation clip is answered like any unknown id: the answer must not reveal the hidden evaluation set
+        (lambda s: s["nontargets"].append(evaluation["nontargets"][0]), "': not in the allowed training set"),
         (lambda s: s["nontargets"].append(other), "is a clip of language 'pt', not 'en'"),
         (lambda s: s["nontargets"].append(s["nontargets"][0]), "duplicate clip (also at nontargets[0])"),
         (lambda s: s["nontargets"].append(7), "clip ids must be strings"),
