@@ -179,9 +179,11 @@ class _Run:
     """What both kinds of publication share: the checked, locked folder and the staging folder."""
 
     def __init__(self, folder: str | Path, what: str, min_free: int):
+        self.what = what
         self.folder = check_output_folder(folder, what, min_free)
         self._lock = _lock(self.folder)
         self.committed = False
+        self.published: list[Path] = []
         try:
             self._recover()
             self.stamp = _new_stamp(self.folder, self.folder / RUNS, self.folder / ARCHIVE)
@@ -263,7 +265,6 @@ class Publication(_Run):
                  suffixes: tuple[str, ...] = RESULT_SUFFIXES):
         self.suffixes = suffixes
         super().__init__(folder, what, min_free)
-        self.published: list[Path] = []
 
     def path(self, name: str) -> Path:
         """Where to write `name` in this run (for code that writes files itself, e.g. a figure's savefig)."""
@@ -274,6 +275,13 @@ class Publication(_Run):
     def _recover(self) -> None:
         folder = self.folder
         _remove_leftovers(folder)
+        probe = folder / f".dataperf-link-{os.getpid()}.tmp"
+        try:
+            os.symlink(LATEST, probe)
+            probe.unlink()
+        except OSError as exc:
+            raise DataPerfError(f"{folder}: the {self.what} cannot hold symbolic links ({exc.strerror or exc}), "
+                                "which publishing a run needs; use a folder on another file system") from None
         if not self._migrate_earlier_layout():
             complete = runs(folder)
             complete = [p.name for p in complete if STAMP.match(p.name)]

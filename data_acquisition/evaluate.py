@@ -22,8 +22,8 @@ import numpy as np
 
 from common import metrics
 from common.errors import ValidationError, ValidationErrors, raise_all
-from common.results import Publication, publish, require_settled
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config

@@ -98,53 +98,6 @@ def test_method_names_are_checked_when_read(tmp_path, cube, methods):
     assert "parameter 'baselines.methods" in message
 
 
-def test_target_ratio_nan_fails_at_load_not_after_the_evaluation(tmp_path):
-    for value in (".nan", ".inf", "1.5", "-0.1"):
-        message = load_error(tmp_path, "vision_debugging", f"evaluate:\n  target_ratio: {value}\n")
-        assert "parameter 'evaluate.target_ratio': must be a finite number >= 0.0 and <= 1.0" in message
-
-
-@pytest.mark.parametrize("tasks", ["['../../x']", "['/tmp/x']", "['a/b']", "['..']", "['.hidden']", "['a_b']",
-                                   "['a.b']", "['']", "[x, x]", "['" + "a" * 65 + "']", "'01g317'", "[1]"])
-def test_vision_debugging_task_ids_cannot_name_a_path(tmp_path, tasks):
-    message = load_error(tmp_path, "vision_debugging", f"data:\n  tasks: {tasks}\n")
-    assert "parameter 'data.tasks" in message
-
-
-def test_speech_seeds_languages_budgets(tmp_path):
-    for seeds in ("[-1]", "[true]", "[1.5]", "[]", "[5, 5]", "5", "['5']"):
-        assert "parameter 'evaluate.seeds" in load_error(tmp_path, "speech_selection", f"evaluate:\n  seeds: {seeds}\n")
-    for languages in ("['../en']", "[xx]", "[en, en]", "[]", "[no]"):
-        assert "parameter 'data.languages" in load_error(tmp_path, "speech_selection",
-                                                         f"data:\n  languages: {languages}\n")
-    for budgets in ("[1]", "[25.5]", "[100000000]", "[]"):
-        assert "parameter 'budgets" in load_error(tmp_path, "speech_selection", f"budgets: {budgets}\n")
-    params = config("speech_selection").load(write(tmp_path, "evaluate:\n  seeds: [0, 4294967295]\n"))
-    assert params.get("evaluate.seeds") == [0, 4294967295]
-
-
-def test_vision_selection_concepts_and_sizes(tmp_path):
-    for concepts in ("['../x']", "['/abs']", "['Cup cake']", "['a/b']", "[Hawk, Hawk]", "[]"):
-        assert "parameter 'data.concepts" in load_error(tmp_path, "vision_selection",
-                                                        f"data:\n  concepts: {concepts}\n")
-    for key, value in (("fps_positive_sizes", "[0]"), ("fps_negative_sizes", "[]"), ("cv_folds", "1"),
-                       ("min_confidence", ".nan"), ("fps_points", "1e9")):
-        assert f"parameter 'baselines.{key}" in load_error(tmp_path, "vision_selection",
-                                                           f"baselines:\n  {key}: {value}\n")
-    assert "parameter 'budget'" in load_error(tmp_path, "vision_selection", "budget: 1\n")
-
-
-def test_data_acquisition_seed_trials_features_markets(tmp_path):
-    assert "parameter 'seed': must be a whole number >= 0" in load_error(tmp_path, "data_acquisition", "seed: -1\n")
-    message = load_error(tmp_path, "data_acquisition", "evaluate:\n  trials: 100000000\n")
-    assert "parameter 'evaluate.trials': must be a whole number >= 1 and <= 1000, got 100000000" in message
-    message = load_error(tmp_path, "data_acquisition", "data:\n  features: 1e9\n")
-    assert "parameter 'data.features': must be a whole number >= 1 and <= 4096" in message
-    for markets in ("['0']", "[7]", "[0, 0]", "['../0']", "[]", "[0.5]"):
-        assert "parameter 'data.markets" in load_error(tmp_path, "data_acquisition", f"data:\n  markets: {markets}\n")
-    assert config("data_acquisition").load(write(tmp_path, "evaluate:\n  trials: null\n")).get("evaluate.trials") is None
-
-
 @pytest.mark.parametrize("cube", CUBES)
 def test_official_sources_must_be_urls_and_digests(tmp_path, cube):
     name = next(n for n in config(cube).SCHEMA.names() if n.endswith(".url"))

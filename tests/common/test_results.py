@@ -213,6 +213,15 @@ def test_not_a_folder_read_only_or_full_is_found_first(tmp_path, monkeypatch):
             publish(tmp_path / "results")
 
 
+def test_a_folder_without_symbolic_links_is_found_first(tmp_path, monkeypatch):
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(results.os, "symlink", no_links)
+    with pytest.raises(DataPerfError, match="cannot hold symbolic links .Operation not permitted., which publishing"):
+        publish(tmp_path / "results")
+    assert list((tmp_path / "results").iterdir()) == []
+
+
 def test_two_tasks_cannot_write_one_folder_at_once(tmp_path):
     folder = tmp_path / "results"
     with publish(folder) as out:
