@@ -269,7 +269,7 @@ VALUES = st.recursive(
 def mutated_parameters(draw):
     """The defaults of a cube with a few parameters replaced by arbitrary values (or unknown keys added)."""
     cube = draw(st.sampled_from(CUBES))
-    values = config(cube).DEFAULTS
+    values = config(cube).SCHEMA.defaults()     # a fresh copy: config.DEFAULTS must stay as it is
     names = config(cube).SCHEMA.names()
     for _ in range(draw(st.integers(1, 3))):
         name = draw(st.sampled_from(names + ["data", "baselines", "evaluate", "unknown", "data.nope"]))
@@ -287,3 +287,4 @@ def mutated_parameters(draw):
 def test_fuzz_structured_values(case):
     cube, values = case
     _load_text(cube, yaml.safe_dump(values, allow_unicode=True).encode("utf-8"))
+    assert config(cube).DEFAULTS == config(cube).SCHEMA.defaults()
