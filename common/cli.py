@@ -2,6 +2,7 @@
 
     dataperf demo                                   every task of every cube on the embedded data
     dataperf run vision_debugging --task=evaluate   tasks of one cube in its workspace
+    dataperf run vision_debugging data.scale=0.5 submission_folder=/my/files   overrides: parameters or paths
     dataperf vision_debugging evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
 """
 from __future__ import annotations
@@ -12,7 +13,10 @@ import click
 
 from .cubes import CUBES, TASK_ORDER, cube_module
 from .entrypoint import run_guarded
+from .errors import ValidationError
 from .local import run_tasks
+from .parameters import COMMAND_LINE
+from .untrusted.files import excerpt
 
 
 class DataPerfGroup(click.Group):
@@ -37,9 +41,16 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise click.BadParameter(f"'{item}': task parameter overrides are written name=value")
+            raise ValidationError(COMMAND_LINE, f"override {excerpt(item)}",
+                                  "overrides are written name=value (a task path or a parameters.yaml key)")
+        if name in overrides:
+            raise ValidationError(COMMAND_LINE, f"override {excerpt(name)}", "given twice")
         overrides[name] = value
     return overrides
+
+
+def _run(cube: str, tasks: list[str], workspace: Path | None, overrides: tuple[str, ...]) -> Path:
+    return run_tasks(cube, tasks, workspace, _parse_overrides(overrides))
 
 
 @main.command()
@@ -50,9 +61,9 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, str]:
               help="workspace folder (default: the cube's own workspace/)")
 @click.argument("overrides", nargs=-1)
 def run(cube, tasks, workspace, overrides):
-    """Run tasks of CUBE locally; paths as in its mlcube.yaml, overridable as name=value."""
-    run_guarded(run_tasks, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace,
-                overrides=_parse_overrides(overrides))
+    """Run tasks of CUBE locally; paths as in its mlcube.yaml.  Overrides name=value: a task path
+    (submission_folder=/my/files) or a parameters.yaml key (data.scale=0.5, evaluate.workers=2)."""
+    run_guarded(_run, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace, overrides=overrides)
 
 
 @main.command()

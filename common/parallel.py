@@ -9,8 +9,13 @@ faster than several threads in one process, and results do not depend on thread 
 """
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -21,7 +26,29 @@ from tqdm import tqdm
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive its parent (a killed evaluate once left workers computing for 23 minutes): on
+    Linux the kernel kills it when the parent dies (PR_SET_PDEATHSIG), elsewhere a thread watches the parent."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+        linux = sys.platform.startswith("linux")
+    except (AttributeError, OSError):
+        linux = False
+    if os.getppid() != parent.pid:   # the parent died before the line above took effect
+        os._exit(1)
+    if not linux:
+        def watch() -> None:
+            while os.getppid() == parent.pid:
+                time.sleep(1)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
+
+
 def _init_worker() -> None:
+    _die_with_parent()
     for var in _THREAD_VARS:
         os.environ[var] = "1"
     # Only a torch the parent already imported needs pinning: one imported later in the worker starts

@@ -22,8 +22,8 @@ import numpy as np
 
 from common import metrics
 from common.errors import ValidationError, ValidationErrors, display_path, raise_all
-from common.io import write_json, write_text
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config
@@ -144,6 +144,13 @@ def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
 def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
              results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        return _evaluate(params, parameters_file, market_folder, seller_folder, submission_folder, out)
+
+
+def _evaluate(params, parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
+              out: Publication) -> dict:
     compat = params.get("evaluate.compat")
     trials = config.trials(params)
     markets = params.get("data.markets")
@@ -189,7 +196,7 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
     print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
 
     rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs]) for p, jobs in zip(purchases, assignment)]
-    write_results(Path(results_folder), Path(parameters_file), params, rows, submissions, terms, compat, trials,
+    write_results(out, Path(parameters_file), params, rows, submissions, terms, compat, trials,
                   fits=len(jobs), seconds=elapsed)
     return summarize(rows)
 
@@ -210,22 +217,22 @@ def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str
     return row
 
 
-def write_results(folder: Path, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
+def write_results(out: Publication, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
                   compat: bool, trials: int, **extra) -> None:
     root = parameters_file.resolve().parent
     for market in sorted({r["market"] for r in rows}):
         part = [r for r in rows if r["market"] == market]
         inputs = [s.path for s in submissions if s.market == market] + terms[market].inputs
-        write_json(folder / f"{market}_evaluation.json", {
+        out.write_json(f"{market}_evaluation.json", {
             "market": market, "budget": float(terms[market].budget), "trials": trials,
             "mode": "compat" if compat else "strict", "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
     summary = summarize(rows)
-    write_json(folder / "summary.json", {"methods": summary, "rows": rows,
-                                         "run": run_record("evaluate", params.values, relative_to=root, **extra)})
-    write_text(folder / "summary.csv", summary_csv(rows))
+    out.write_json("summary.json", {"methods": summary, "rows": rows,
+                                    "run": run_record("evaluate", params.values, relative_to=root, **extra)})
+    out.write_text("summary.csv", summary_csv(rows))
     print(score_table(rows))
-    print(f"results: {folder}")
+    print(f"results: {out.folder}")
 
 
 def summarize(rows: list[dict]) -> dict:

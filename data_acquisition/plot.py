@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from common.plotting import announce, figure, markers, read_results, save_png
+from common.results import current, publish
 
 from . import config
 
@@ -73,9 +74,10 @@ def plot_scores(summary: dict, path: Path) -> Path:
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    results = read_results(Path(results_folder) / "summary.json")
-    rows = results["rows"]
-    written = [plot_accuracy_vs_spend(rows, Path(plot_folder) / "accuracy_vs_spend.png"),
-               plot_spend_per_seller(rows, Path(plot_folder) / "spend_per_seller.png"),
-               plot_scores(results["methods"], Path(plot_folder) / "scores.png")]
-    return announce(written)
+    with publish(plot_folder, "plot folder") as out:   # the PNGs of one run, published together
+        results = read_results(current(results_folder) / "summary.json")
+        rows = results["rows"]
+        plot_accuracy_vs_spend(rows, out.path("accuracy_vs_spend.png"))
+        plot_spend_per_seller(rows, out.path("spend_per_seller.png"))
+        plot_scores(results["methods"], out.path("scores.png"))
+    return announce(out.published)

@@ -25,6 +25,7 @@ from common.errors import DataPerfError
 from common.io import write_yaml
 from common.parallel import parallel_map
 from common.plugins import check_method_name, listed_methods
+from common.results import FilesPublication, publish_files
 
 from . import config
 from .algorithm import Pool, Selector, load_selector_class
@@ -207,6 +208,13 @@ def _run(pools: dict[str, Pool], job: tuple) -> tuple[dict, float]:
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = _create_baselines(params, parameters_file, data_folder, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def _create_baselines(params, parameters_file: Path, data_folder: Path, out: FilesPublication) -> list[Path]:
     specs, methods = listed_methods(params, make_selector)
     names = [m.name for m in methods]
     pools = {lang: load_pool(Path(data_folder), lang) for lang in params.get("data.languages")}
@@ -216,10 +224,9 @@ def create_baselines(parameters_file: Path, data_folder: Path, submission_folder
     written, timing = [], {}
     for (lang, budget, spec, _), (selection, seconds) in zip(jobs, outputs):
         name = names[specs.index(spec)]
-        written.append(write_submission(Path(submission_folder), name, lang, budget, selection))
+        written.append(write_submission(out.root, name, lang, budget, selection))
         timing.setdefault(name, {})[f"{lang}_{budget}"] = seconds
         print(f"create_baselines: {lang} {budget:>3} {name:<20} {seconds:8.3f} s")
     for name, seconds in timing.items():
-        write_yaml(Path(submission_folder) / name / "timing.yaml", {"seconds": seconds})
-    print(f"submissions: {submission_folder}")
+        write_yaml(out.root / name / "timing.yaml", {"seconds": seconds})
     return written

@@ -14,8 +14,8 @@ import numpy as np
 
 from common import metrics
 from common.errors import ValidationError
-from common.io import write_json, write_text
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config
@@ -55,6 +55,12 @@ def _score(shared: dict, job: tuple[int, int]) -> tuple[float, list[float]]:
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        return _evaluate(params, parameters_file, data_folder, submission_folder, out)
+
+
+def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folder: Path, out: Publication) -> dict:
     compat = params.get("evaluate.compat")
     seeds = params.get("evaluate.seeds")
     languages = params.get("data.languages")
@@ -93,23 +99,22 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
             "selected": {**{k: len(v) for k, v in selection["targets"].items()},
                          "nontargets": len(selection["nontargets"])},
         })
-    results_folder = Path(results_folder)
     root = Path(parameters_file).resolve().parent
     for (lang, budget) in sorted({(r["lang"], r["budget"]) for r in rows}):
         part = [r for r in rows if r["lang"] == lang and r["budget"] == budget]
         inputs = [s.path for s in submissions if s.lang == lang and s.budget == budget]
         inputs += [langs[lang].files.allowed, langs[lang].files.eval]
-        write_json(results_folder / f"{lang}_{budget}_evaluation.json", {
+        out.write_json(f"{lang}_{budget}_evaluation.json", {
             "lang": lang, "budget": budget, "seeds": seeds, "mode": "compat" if compat else "strict",
             "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
     summary = summarize(rows)
-    write_json(results_folder / "summary.json", {"methods": summary, "rows": rows,
-                                                 "run": run_record("evaluate", params.values, relative_to=root,
-                                                                   fits=len(jobs), fit_seconds=elapsed)})
-    write_text(results_folder / "summary.csv", summary_csv(rows))
+    out.write_json("summary.json", {"methods": summary, "rows": rows,
+                                    "run": run_record("evaluate", params.values, relative_to=root,
+                                                      fits=len(jobs), fit_seconds=elapsed)})
+    out.write_text("summary.csv", summary_csv(rows))
     print(score_table(rows))
-    print(f"results: {results_folder}")
+    print(f"results: {out.folder}")
     return summary
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from common.plotting import announce, figure, read_results, save_png
+from common.results import current, publish
 
 from . import config
 
@@ -47,8 +48,9 @@ def plot_per_class(rows: list[dict], lang: str, budget: int, path: Path) -> Path
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    rows = read_results(Path(results_folder) / "summary.json")["rows"]
-    written = [plot_scores(rows, Path(plot_folder) / "scores.png")]
-    for lang, budget in sorted({(r["lang"], r["budget"]) for r in rows}):
-        written.append(plot_per_class(rows, lang, budget, Path(plot_folder) / f"per_class_f1_{lang}_{budget}.png"))
-    return announce(written)
+    with publish(plot_folder, "plot folder") as out:   # the PNGs of one run, published together
+        rows = read_results(current(results_folder) / "summary.json")["rows"]
+        plot_scores(rows, out.path("scores.png"))
+        for lang, budget in sorted({(r["lang"], r["budget"]) for r in rows}):
+            plot_per_class(rows, lang, budget, out.path(f"per_class_f1_{lang}_{budget}.png"))
+    return announce(out.published)

@@ -23,8 +23,8 @@ import numpy as np
 
 from common import metrics
 from common.errors import DataPerfError
-from common.io import write_json, write_text
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config
@@ -104,6 +104,13 @@ def resolve_device(name: str) -> str:
 def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
              submission_folder: Path, results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        return _evaluate(params, parameters_file, embedding_folder, groundtruth_folder, submission_folder, out)
+
+
+def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
+              submission_folder: Path, out: Publication) -> dict:
     compat = params.get("evaluate.compat")
     ratio = params.get("evaluate.target_ratio")
     device = resolve_device(params.get("evaluate.device"))
@@ -145,7 +152,6 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     print(f"evaluate: {len(jobs)} trainings replace {replayed} replayed fixes "
           f"({len(submissions)} submission files) in {elapsed:.1f} s on {device}")
 
-    results_folder = Path(results_folder)
     summary_rows = []
     for data_id, results in per_task.items():
         task = tasks[data_id]
@@ -172,7 +178,7 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
                             + [s.path for s in submissions if s.data_id == data_id],
                             relative_to=Path(parameters_file).resolve().parent,
                             device=device, distinct_label_states=n_states, mode="compat" if compat else "strict")
-        write_json(results_folder / f"{data_id}_evaluation.json", {
+        out.write_json(f"{data_id}_evaluation.json", {
             "data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),
             "before_acc": before, "clean_acc": clean, "target_ratio": ratio,
             "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
@@ -181,11 +187,11 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
                         relative_to=Path(parameters_file).resolve().parent, device=device,
                         trainings=len(jobs), training_seconds=elapsed)
-    write_json(results_folder / "summary.json", {"methods": summary, "per_task": summary_rows,
-                                                 "mode": "compat" if compat else "strict", "run": record})
-    write_text(results_folder / "summary.csv", summary_csv(summary_rows, data_ids))
+    out.write_json("summary.json", {"methods": summary, "per_task": summary_rows,
+                                    "mode": "compat" if compat else "strict", "run": record})
+    out.write_text("summary.csv", summary_csv(summary_rows, data_ids))
     print(score_table(summary, summary_rows, data_ids))
-    print(f"results: {results_folder}")
+    print(f"results: {out.folder}")
     return summary
 
 

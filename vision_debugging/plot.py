@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from common.plotting import announce, figure, markers, read_results, save_png
+from common.results import current, publish
 
 from . import config
 
@@ -59,9 +60,11 @@ def plot_speed(results: list[dict], path: Path) -> Path:
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
-    results = []
-    for data_id in params.get("data.tasks"):
-        results.append(read_results(Path(results_folder) / f"{data_id}_evaluation.json"))
-    written = [plot_task(r, Path(plot_folder) / f"{r['data_id']}_evaluation.png") for r in results]
-    written.append(plot_speed(results, Path(plot_folder) / "fraction_fixes_speed.png"))
-    return announce(written)
+    with publish(plot_folder, "plot folder") as out:   # the PNGs of one run, published together
+        results = []
+        for data_id in params.get("data.tasks"):
+            results.append(read_results(current(results_folder) / f"{data_id}_evaluation.json"))
+        for r in results:
+            plot_task(r, out.path(f"{r['data_id']}_evaluation.png"))
+        plot_speed(results, out.path("fraction_fixes_speed.png"))
+    return announce(out.published)

@@ -14,7 +14,7 @@ import numpy as np
 
 from common import metrics
 from common.errors import DataPerfError, ValidationError
-from common.io import write_json, write_text
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config
@@ -27,6 +27,12 @@ METRICS = ("f1", "accuracy", "precision", "recall")
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        return _evaluate(params, data_folder, submission_folder, out)
+
+
+def _evaluate(params, data_folder: Path, submission_folder: Path, out: Publication) -> dict:
     compat, budget = params.get("evaluate.compat"), params.get("budget")
     concepts = params.get("data.concepts")
     lay = layout(Path(data_folder))
@@ -64,31 +70,31 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     fit_seconds = time.perf_counter() - started
     print(f"evaluate: read {len(needed)} pool rows and validated {len(submissions)} files in {load_seconds:.1f} s, "
           f"{len(rows)} fits in {fit_seconds:.1f} s")
-    return write_results(params, Path(results_folder), rows, submissions, lay, compat, pool.size)
+    return write_results(params, out, rows, submissions, lay, compat, pool.size)
 
 
-def write_results(params, results_folder: Path, rows: list[dict], submissions, lay, compat: bool,
+def write_results(params, out: Publication, rows: list[dict], submissions, lay, compat: bool,
                   pool_size: int) -> dict:
     root = Path(params.path).resolve().parent
     mode = "compat" if compat else "strict"
     for method in sorted({r["method"] for r in rows}):
         # The original's result file: {Concept: {accuracy, recall, precision, f1}}.
-        write_json(results_folder / f"{method}_result.json",
+        out.write_json(f"{method}_result.json",
                    {r["concept"]: {k: r[k] for k in ("accuracy", "recall", "precision", "f1")}
                     for r in rows if r["method"] == method})
     for concept in sorted({r["concept"] for r in rows}):
         part = [r for r in rows if r["concept"] == concept]
         inputs = [s.path for s in submissions if s.concept == concept] + [lay.test_set(concept)]
-        write_json(results_folder / f"{concept}_evaluation.json", {
+        out.write_json(f"{concept}_evaluation.json", {
             "concept": concept, "mode": mode, "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
     summary = summarize(rows)
-    write_json(results_folder / "summary.json", {
+    out.write_json("summary.json", {
         "methods": summary, "rows": rows,
         "run": run_record("evaluate", params.values, relative_to=root, mode=mode, pool_rows=pool_size)})
-    write_text(results_folder / "summary.csv", summary_csv(rows))
+    out.write_text("summary.csv", summary_csv(rows))
     print(score_table(rows))
-    print(f"results: {results_folder}")
+    print(f"results: {out.folder}")
     return summary
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from common.plotting import announce, figure, markers, read_results, save_png
+from common.results import current, publish
 
 from . import config
 
@@ -60,7 +61,8 @@ def plot_precision_recall(rows: list[dict], path: Path) -> Path:
 
 def plot(parameters_file: Path, results_folder: Path, plot_folder: Path) -> list[Path]:
     config.load(parameters_file)
-    rows = read_results(Path(results_folder) / "summary.json")["rows"]
-    written = [plot_f1(rows, Path(plot_folder) / "f1_per_concept.png"),
-               plot_precision_recall(rows, Path(plot_folder) / "precision_recall.png")]
-    return announce(written)
+    with publish(plot_folder, "plot folder") as out:   # the PNGs of one run, published together
+        rows = read_results(current(results_folder) / "summary.json")["rows"]
+        plot_f1(rows, out.path("f1_per_concept.png"))
+        plot_precision_recall(rows, out.path("precision_recall.png"))
+    return announce(out.published)

@@ -1,4 +1,4 @@
-"""The shared library: atomic I/O, parameters, metrics, hash-checked downloads (extraction: test_untrusted_archives)."""
+"""The shared library: atomic I/O, metrics, hash-checked downloads (extraction: test_untrusted_archives; parameters: test_parameters)."""
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +10,7 @@ from common import io as dio
 from common.download import fetch
 from common.errors import DataPerfError, ValidationError
 from common.metrics import summarize
-from common.parameters import Parameters
 from common.runrecord import run_record
-
-DEFAULTS = {"seed": 0, "name": "x", "ratio": 0.5, "flag": False, "items": [1], "group": {"depth": 3}}
-
 
 def test_atomic_write_keeps_the_previous_version(tmp_path):
     path = tmp_path / "r.json"
@@ -58,31 +54,6 @@ def test_parquet_matrix_round_trip_and_ragged_rows(tmp_path):
         dio.matrix_column(dio.read_parquet(tmp_path / "r.parquet", ["encoding"]), "encoding", "r.parquet")
     with pytest.raises(ValidationError, match="required columns missing"):
         dio.read_parquet(tmp_path / "m.parquet", ["filename"])
-
-
-def _params(tmp_path, text):
-    (tmp_path / "p.yaml").write_text(text)
-    return Parameters.load(tmp_path / "p.yaml", DEFAULTS)
-
-
-def test_parameters_merge_and_check(tmp_path):
-    p = _params(tmp_path, "seed: 3\ngroup: {depth: 4.0}\n")
-    assert p.get("seed") == 3 and p.get("group.depth") == 4 and p.get("name") == "x"
-    for text, message in [("sede: 1", "parameter 'sede': unknown parameter"),
-                          ("group: {dpth: 1}", "parameter 'group.dpth': unknown parameter"),
-                          ("seed: abc", "parameter 'seed': must be a number"),
-                          ("seed: 1.5", "must be a whole number"),
-                          ("flag: 1", "must be true or false"),
-                          ("items: 3", "must be a list"),
-                          ("group: 3", "must be a mapping"),
-                          ("- a", "must be a YAML mapping"),
-                          ("a: [", "not valid YAML")]:
-        with pytest.raises(ValidationError, match=message):
-            _params(tmp_path, text)
-    with pytest.raises(ValidationError, match=r"p.yaml: parameter 'ratio': must be <= 0.4"):
-        p.get("ratio", maximum=0.4)
-    with pytest.raises(ValidationError, match="must be one of"):
-        p.get("name", choices=["y"])
 
 
 def test_summarize_hand_computed():

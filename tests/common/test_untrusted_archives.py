@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.cubes import CUBES, cube_dir, cube_module
+from common.cubes import CUBES, cube_module
 from common.errors import DataPerfError, ValidationError
 from common.local import task_arguments
 from common.untrusted import archives
@@ -256,7 +256,7 @@ def test_every_cube_refuses_the_link_chain_even_with_a_pinned_sha256(cube, tmp_p
     workspace.mkdir(parents=True)
     (workspace / "parameters.yaml").write_text(yaml.safe_dump(
         {"data": _official(cube, f"{url}/data.zip", hashlib.sha256(data).hexdigest())}))
-    arguments = task_arguments(cube_dir(cube) / "mlcube.yaml", "download", workspace, {})
+    arguments = task_arguments(cube, "download", workspace, {})
     with pytest.raises(ValidationError) as info:
         cube_module(cube).TASKS["download"](**arguments)
     message = str(info.value)

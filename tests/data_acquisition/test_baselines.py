@@ -61,7 +61,7 @@ def test_single_and_uniform_follow_the_repository_and_stay_in_budget(ws):
 
 def test_every_baseline_is_deterministic_valid_and_seeded(ws):
     params = config.load(ws / "parameters.yaml")
-    other = Parameters.from_defaults(config.DEFAULTS, {"seed": 5})
+    other = Parameters.from_defaults(config.SCHEMA, {"seed": 5})
     market = load_market(ws / "marketinfo", 0)
     for name in B.BUILTIN:
         first = B.make_strategy(name, params).purchase(market)

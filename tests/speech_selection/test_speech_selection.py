@@ -148,7 +148,7 @@ def test_baselines_are_deterministic_and_within_budget(ws):
         assert first == B.make_selector(spec, params).select(pool, 25), spec
         B.check_selection(first, pool, 25, spec)
         assert set(first["targets"]) == set(pool.keywords)
-    other = Parameters.from_defaults(config.DEFAULTS, {"seed": 1})
+    other = Parameters.from_defaults(config.SCHEMA, {"seed": 1})
     assert B.make_selector("random", params).select(pool, 25) != B.make_selector("random", other).select(pool, 25)
     with pytest.raises(DataPerfError, match="invalid selection"):
         B.check_selection({"targets": {}, "nontargets": pool.ids[:30]}, pool, 25, "greedy")
