@@ -14,16 +14,9 @@ CI_USER=${CI_USER:-dataperf-ci}
 step() { echo "== $* ($(date +%H:%M:%S))"; }
 fail() { echo "docker_e2e: FAILED: $*" >&2; exit 1; }
 
-step "docker engine"
-bash .ci/docker_engine.sh
-step "base image"
-bash .ci/base_image.sh
-step "wheelhouse"
-python3 - >docker/requirements.txt <<'PY'
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-bash .ci/wheelhouse.sh docker/requirements.txt docker/wheels
+step "engine, base image, wheelhouse and images: make images-offline"
+# The README's offline set-up, the same script: engine, Debian base image, wheelhouse, then the cube images.
+bash .ci/images.sh --offline "${CUBES[@]}"
 step "mlcube"
 # Outside the checkout: the unprivileged user must be able to run it wherever the clone lives.
 eval "$(bash .ci/mlcube_env.sh /tmp/dataperf-ci-mlcube)"
@@ -53,7 +46,7 @@ for cube in "${CUBES[@]}"; do
   as_user mkdir -p "$ws"
   as_user cp "$WORK/src/.ci/small/$cube.yaml" "$ws/parameters.yaml"
   step "$cube: mlcube run --task=download,create_baselines,evaluate,plot"
-  # build_strategy=always: an image left by an earlier run must not stand in for this code.
+  # build_strategy=always: mlcube's own build (the DATAPERF_* variables) must work too; cached, so quick.
   as_user mlcube run --mlcube="$WORK/src/$cube" --workspace="$ws" --platform=docker --network=none \
     -Pdocker.build_strategy=always --task=download,create_baselines,evaluate,plot || fail "$cube: mlcube run exited $?"
   .venv/bin/python .ci/check_outputs.py "$cube" "$ws" "$uid" || fail "$cube: outputs"

@@ -46,13 +46,13 @@ def plot_speed(summary: dict, colour_of: dict[str, str], path: Path) -> Path:
         seconds = max(s["seconds"] / tasks, 1e-4)
         xs = [max(per_task[(method, d)]["seconds"], 1e-4) for d in summary["groups"] if (method, d) in per_task]
         ys = [per_task[(method, d)]["fraction_fixes"] for d in summary["groups"] if (method, d) in per_task]
-        ax.scatter(xs, ys, color=colour_of[method], alpha=0.25, s=20, linewidths=0)
+        ax.scatter(xs, ys, color=colour_of[method], alpha=0.45, s=24, linewidths=0)
         ax.errorbar([seconds], [s["mean"]], yerr=[[s["mean"] - s["ci95_low"]], [s["ci95_high"] - s["mean"]]],
                     fmt="o", color=colour_of[method], markersize=9, capsize=4)
         handles.append(marker_handle("o", colour_of[method]))
         labels.append(f"{method} ({s['mean']:.3f})")
     handles.append(marker_handle("o", "grey"))
-    handles[-1].set_alpha(0.3)
+    handles[-1].set_alpha(0.45)
     labels.append("one task")
     ax.set_xscale("log")
     ax.set_xlabel("valuation time per task (s, log scale)")
