@@ -45,7 +45,7 @@ def colours(names: list[str]) -> dict[str, str]:
 
 
 def legend_outside(fig, handles: list, labels: list[str], title: str | None = None, where: str = "right upper"):
-    """A legend in the figure margin (never over the data); `where` is 'right upper', 'right lower', 'lower center'..."""
+    """A legend in the figure margin, never over the data; `where`: 'right upper', 'right lower', 'lower center'."""
     with plt.rc_context(STYLE):
         return fig.legend(handles, labels, title=title, loc=f"outside {where}", frameon=False,
                           ncols=1 if where.startswith("right") else min(len(labels), 4))

@@ -33,7 +33,6 @@ from .model import FrozenClassifier
 from .submission import find_submissions, parse_submission, read_time
 
 State = frozenset  # rows whose label differs from the noisy one
-SCORE = leaderboard.Score("fraction_fixes", "fraction of fixes to reach 95% of the clean accuracy", "lower")
 TITLE = "Vision debugging: cleaning noisy training labels"
 
 
@@ -190,7 +189,9 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
                         relative_to=Path(parameters_file).resolve().parent, device=device,
                         trainings=len(jobs), training_seconds=elapsed)
-    summary = leaderboard.build("vision_debugging", TITLE, SCORE, "task", data_ids, results, rows=summary_rows,
+    score = leaderboard.Score("fraction_fixes", f"fraction of fixes to reach {ratio:.0%} of the clean accuracy",
+                              "lower")
+    summary = leaderboard.build("vision_debugging", TITLE, score, "task", data_ids, results, rows=summary_rows,
                                 refused=refusals.records, mode="compat" if compat else "strict", run=record)
     write_json(results_folder / "summary.json", summary)
     write_text(results_folder / "summary.csv", leaderboard.to_csv(summary))
