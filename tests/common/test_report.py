@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_figures_are_embedded_and_nothing_is_fetched(suite):
 def test_run_record_versions_parameters_and_hashes(suite):
     section = _section(render(collect(suite)), "vision_debugging")
     record = section[section.index("<h3>Run record</h3>"):]
-    assert "<code>numpy 2.4.6</code>" in record and "not run in a container" in record
+    assert f"<code>numpy {metadata.version('numpy')}</code>" in record and "not run in a container" in record
     assert "knn_shapley" in record                                       # the parameters
     assert "data/dataset_04rky_train.csv" in record and "04rky_knn_shapley.txt" in record   # input hashes
     detail = json.loads((suite / "vision_debugging" / "results" / "04rky_evaluation.json").read_text())
