@@ -39,7 +39,14 @@ as_user() {
   cd "$ROOT"
   return $code
 }
-containers_before=$(docker ps -aq | wc -l)
+# Containers of the cube images only: the engine may be shared with other work running containers of its own.
+cube_containers() {
+  local cube
+  for cube in "${CUBES[@]}"; do
+    docker ps -aq --filter "ancestor=$(sed -n 's/^  image: *//p' "$cube/mlcube.yaml" | head -n 1)"
+  done | sort -u | wc -l
+}
+containers_before=$(cube_containers)
 
 for cube in "${CUBES[@]}"; do
   ws="$WORK/$cube"
@@ -63,8 +70,21 @@ for cube in "${CUBES[@]}"; do
   grep -q "error:" "$WORK/fail.log" || { cat "$WORK/fail.log"; fail "$cube: no clear error message"; }
   ! grep -q "Traceback" "$WORK/fail.log" || { cat "$WORK/fail.log"; fail "$cube: traceback on bad input"; }
   echo "   mlcube exited $code with: $(grep 'error:' "$WORK/fail.log" | head -1)"
+  # The refused method is recorded for the report, and the other methods are still scored.
+  .venv/bin/python - "$ws/results/summary.json" <<'PY' || fail "$cube: the refusal is not in summary.json"
+import json, sys
+summary = json.load(open(sys.argv[1]))
+assert summary["refused"] and {r["method"] for r in summary["refused"]} == {"broken"}, summary["refused"]
+assert summary["ranking"] and "broken" not in summary["methods"], summary["ranking"]
+print(f"   refused: {len(summary['refused'])} problem(s) of method 'broken'; still scored: {len(summary['ranking'])}")
+PY
 done
 
-[[ $(docker ps -aq | wc -l) -eq $containers_before ]] || fail "containers were left behind (no --rm?)"
+[[ $(cube_containers) -eq $containers_before ]] || fail "containers were left behind (no --rm?)"
+step "the suite report of the Docker runs"
+.venv/bin/dataperf report --workspace-root "$WORK" --output "$WORK/report.html" >"$WORK/report.log" \
+  || { cat "$WORK/report.log"; fail "dataperf report"; }
+[[ $(grep -c 'image <code>dataperf/' "$WORK/report.html") -eq ${#CUBES[@]} ]] \
+  || fail "the report does not name the image of every cube's run"
 rm -rf "$WORK"
 step "docker end-to-end passed"
