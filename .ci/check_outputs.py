@@ -38,7 +38,7 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
         return files
     if cube == "data_acquisition":
         markets = params.get("data", {}).get("markets", [0, 1, 2, 3, 4])
-        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_spend.png",
+        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_rows.png",
                  ws / "plots" / "spend_per_seller.png"]
         for k in markets:
             files += [ws / "results" / f"{k}_evaluation.json", ws / "marketinfo" / str(k) / "price" / "budget.txt",
@@ -78,8 +78,17 @@ def main() -> None:
     if problems:
         raise SystemExit("\n".join(problems))
     summary = json.loads((ws / "results" / "summary.json").read_text())
-    for method, s in summary["methods"].items():
-        print(f"   {cube} {method:<20} mean score {s['mean']:.4f} over {s.get('tasks', s.get('files'))} tasks/files")
+    if summary.get("schema") != "dataperf-summary/1" or not summary["ranking"]:
+        raise SystemExit(f"{ws / 'results' / 'summary.json'}: not a summary with scored methods")
+    container = summary["run"].get("container") or {}
+    if not str(container.get("image_id") or "").startswith("sha256:"):
+        raise SystemExit(f"the run record does not name the image it ran in: {container}")
+    score = summary["score"]
+    for method in summary["ranking"]:
+        s = summary["methods"][method]
+        print(f"   {cube} {s['rank']:>2} {method:<20} {score['name']} {s['mean']:.4f} "
+              f"[{s['ci95_low']:.4f}, {s['ci95_high']:.4f}] over {s['n']} {summary['group_by']}s")
+    print(f"   {cube} ran in {container['image']} ({container['image_id'][:19]}...)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`dataperf`: run cubes locally, or one task with explicit paths.
 
-    dataperf demo                                   every task of every cube on the embedded data
+    dataperf demo                                   every task of every cube on the embedded data, then the report
+    dataperf report                                 one HTML page from whatever cubes have results
     dataperf run vision_debugging --task=evaluate   tasks of one cube in its workspace
     dataperf run vision_debugging data.scale=0.5 submission_folder=/my/files   overrides: parameters or paths
     dataperf vision_debugging evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
@@ -17,6 +18,7 @@ from .errors import ValidationError
 from .local import run_tasks
 from .parameters import COMMAND_LINE
 from .untrusted.files import excerpt
+from .report import combined_table, write_report
 
 
 class DataPerfGroup(click.Group):
@@ -70,8 +72,27 @@ def run(cube, tasks, workspace, overrides):
 @click.option("--workspace-root", type=click.Path(path_type=Path), default=None,
               help="put each cube's workspace under this folder instead of the cube's own")
 def demo(workspace_root):
-    """Every task of every cube on the embedded data; prints the scores and where the plots are."""
+    """Every task of every cube on the embedded data; ends with the suite report and one table of all cubes."""
     for cube in CUBES:
         workspace = workspace_root / cube if workspace_root else None
         done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides={})
         click.echo(f"{cube}: results in {done / 'results'}, plots in {done / 'plots'}")
+    _report(workspace_root, None)
+
+
+@main.command()
+@click.option("--workspace-root", type=click.Path(path_type=Path), default=None,
+              help="read each cube's workspace under this folder (as `demo --workspace-root` writes them) "
+                   "instead of the cube's own")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="where to write the page (default: dataperf_report.html in the workspace root, else here)")
+def report(workspace_root, output):
+    """One self-contained HTML page (leaderboards, breakdowns, figures, run records) from the cubes' results."""
+    _report(workspace_root, output)
+
+
+def _report(workspace_root, output) -> None:
+    path, reports = run_guarded(write_report, workspace_root=workspace_root, output=output)
+    click.echo("")
+    click.echo(combined_table(reports))
+    click.echo(f"\nreport: {path.resolve()}")

@@ -13,15 +13,21 @@ from pathlib import Path
 import numpy as np
 
 from common import metrics
+from common import summary as leaderboard
 from common.errors import ValidationError
 from common.parallel import parallel_map
 from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
+from common.untrusted.timing import read_seconds, total_seconds
 
 from . import config
 from .data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
 from .model import fit_predict, macro_f1, per_class_f1
 from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
+
+
+SCORE = leaderboard.Score("macro_f1", "macro F1 of the keyword spotter (mean over seeds)", "higher")
+TITLE = "Speech selection: keyword-spotting training clips per language and budget"
 
 
 def class_ids(keywords) -> dict[str, int]:
@@ -57,10 +63,12 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     params = config.load(parameters_file)
     require_settled(submission_folder)
     with publish(results_folder) as out:   # an unusable results folder fails here, before any work
-        return _evaluate(params, parameters_file, data_folder, submission_folder, out)
+        methods, refusals = _evaluate(params, parameters_file, data_folder, submission_folder, out)
+    refusals.raise_if_any()   # after what could be scored was published
+    return methods
 
 
-def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folder: Path, out: Publication) -> dict:
+def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folder: Path, out: Publication):
     compat = params.get("evaluate.compat")
     seeds = params.get("evaluate.seeds")
     languages = params.get("data.languages")
@@ -68,11 +76,14 @@ def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folde
     needed = sorted({s.lang for s in submissions})
     langs = {lang: Language(Path(data_folder), lang) for lang in needed}
 
-    selections = []
-    for sub in submissions:
+    def check(sub):
         lang = langs[sub.lang]
         data = read_json_submission(sub.path, sub.budget, compat, root=Path(submission_folder))
-        selections.append(validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat))
+        return validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat)
+
+    refusals = leaderboard.Refusals(submission_folder)
+    accepted = refusals.screen(submissions, check, lambda s: s.method)
+    submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
 
     shared = {"files": [], "eval": {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}}
     for sub, selection in zip(submissions, selections):
@@ -92,7 +103,7 @@ def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folde
         per_class = np.mean([outcomes[i * len(seeds) + k][1] for k in range(len(seeds))], axis=0)
         lang = langs[sub.lang]
         rows.append({
-            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores),
+            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores, (0, 1)),
             "macro_f1": float(np.mean(scores)), "per_seed": dict(zip(map(str, seeds), scores)),
             "dynabench_percent": float(np.round(100 * np.mean(scores), 3)),
             "per_class_f1": dict(zip(["nontarget"] + sorted(lang.keywords), per_class.tolist())),
@@ -108,52 +119,18 @@ def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folde
             "lang": lang, "budget": budget, "seeds": seeds, "mode": "compat" if compat else "strict",
             "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
-    summary = summarize(rows)
-    out.write_json("summary.json", {"methods": summary, "rows": rows,
-                                    "run": run_record("evaluate", params.values, relative_to=root,
-                                                      fits=len(jobs), fit_seconds=elapsed)})
-    out.write_text("summary.csv", summary_csv(rows))
-    print(score_table(rows))
+    groups = [f"{lang}_{budget}" for lang in languages for budget in params.get("budgets")]
+    timing = {method: read_seconds(folder, root=Path(submission_folder))
+              for method, folder in sorted({(s.method, s.path.parent) for s in submissions})}
+    results = [leaderboard.MethodScores(
+        method, {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method},
+        seconds=total_seconds(timing.get(method), groups)) for method in sorted({r["method"] for r in rows})]
+    summary = leaderboard.build("speech_selection", TITLE, SCORE, "lang_budget", groups, results, rows=rows,
+                                refused=refusals.records, mode="compat" if compat else "strict",
+                                run=run_record("evaluate", params.values, relative_to=root, fits=len(jobs),
+                                               fit_seconds=elapsed))
+    out.write_json("summary.json", summary)
+    out.write_text("summary.csv", leaderboard.to_csv(summary))
+    print(leaderboard.to_table(summary))
     print(f"results: {out.folder}")
-    return summary
-
-
-def summarize(rows: list[dict]) -> dict:
-    out = {}
-    for method in sorted({r["method"] for r in rows}):
-        values = [r["macro_f1"] for r in rows if r["method"] == method]
-        out[method] = {"files": len(values), **metrics.summarize(values)}
-    return out
-
-
-def _columns(rows):
-    return sorted({(r["lang"], r["budget"]) for r in rows})
-
-
-def summary_csv(rows: list[dict]) -> str:
-    columns = _columns(rows)
-    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
-    lines = ["method," + ",".join(f"{lang}_{b},{lang}_{b}_std" for lang, b in columns)]
-    for method in sorted({r["method"] for r in rows}):
-        cells = []
-        for lang, b in columns:
-            r = lookup.get((method, lang, b))
-            cells += ["", ""] if r is None else [f"{r['mean']:.5f}", f"{r['std']:.5f}"]
-        lines.append(",".join([method] + cells))
-    return "\n".join(lines) + "\n"
-
-
-def score_table(rows: list[dict]) -> str:
-    """Macro F1 (mean over seeds ± std) per method, language and budget; higher is better."""
-    columns = _columns(rows)
-    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
-    methods = sorted({r["method"] for r in rows},
-                     key=lambda m: -np.mean([r["macro_f1"] for r in rows if r["method"] == m]))
-    width = max(len(m) for m in methods)
-    lines = ["macro F1, mean ± std over the seeds (higher is better)",
-             f"{'method':<{width}}  " + "  ".join(f"{f'{lang} {b}':>15}" for lang, b in columns)]
-    for m in methods:
-        cells = [lookup.get((m, lang, b)) for lang, b in columns]
-        lines.append(f"{m:<{width}}  " + "  ".join(
-            f"{'-':>15}" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f}".rjust(15) for c in cells))
-    return "\n".join(lines)
+    return summary["methods"], refusals

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import metrics
+from common import summary as leaderboard
 from common.errors import DataPerfError
 from common.parallel import parallel_map
 from common.results import Publication, publish, require_settled
@@ -33,6 +33,7 @@ from .model import FrozenClassifier
 from .submission import find_submissions, parse_submission, read_time
 
 State = frozenset  # rows whose label differs from the noisy one
+TITLE = "Vision debugging: cleaning noisy training labels"
 
 
 def fix_steps(order: np.ndarray, noisy: np.ndarray, clean: np.ndarray, steps: int) -> list[tuple[int, State]]:
@@ -106,11 +107,14 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
     params = config.load(parameters_file)
     require_settled(submission_folder)
     with publish(results_folder) as out:   # an unusable results folder fails here, before any work
-        return _evaluate(params, parameters_file, embedding_folder, groundtruth_folder, submission_folder, out)
+        methods, refusals = _evaluate(params, parameters_file, embedding_folder, groundtruth_folder,
+                                      submission_folder, out)
+    refusals.raise_if_any()   # after what could be scored was published
+    return methods
 
 
 def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
-              submission_folder: Path, out: Publication) -> dict:
+              submission_folder: Path, out: Publication):
     compat = params.get("evaluate.compat")
     ratio = params.get("evaluate.target_ratio")
     device = resolve_device(params.get("evaluate.device"))
@@ -124,14 +128,18 @@ def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth
         files = task_files(embedding_folder, groundtruth_folder, data_id, noise, sizes)
         tasks[data_id] = load_task(files, sizes, val=False)
 
-    # Parse every file first, so a bad file stops the run before any training.
-    per_task: dict[str, list[MethodResult]] = {d: [] for d in data_ids}
-    for sub in submissions:
+    # Parse every file first: a method with a bad file is refused before any training, the others are scored.
+    def parse(sub) -> MethodResult:
         task = tasks[sub.data_id]
         n = len(task.train.y)
         order = parse_submission(sub.path, n, compat, root=Path(submission_folder))
-        steps = fix_steps(order, task.train.y, task.clean_y, n)
-        per_task[sub.data_id].append(MethodResult(sub.method, steps, read_time(sub.time_path, root=Path(submission_folder))))
+        return MethodResult(sub.method, fix_steps(order, task.train.y, task.clean_y, n),
+                            read_time(sub.time_path, root=Path(submission_folder)))
+
+    refusals = leaderboard.Refusals(submission_folder)
+    per_task: dict[str, list[MethodResult]] = {d: [] for d in data_ids}
+    for sub, result in refusals.screen(submissions, parse, lambda s: s.method):
+        per_task[sub.data_id].append(result)
 
     # Every distinct label state, trained once.
     jobs: list[tuple[str, State, str]] = []
@@ -183,46 +191,27 @@ def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth
             "before_acc": before, "clean_acc": clean, "target_ratio": ratio,
             "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
 
-    summary = summarize(summary_rows, data_ids)
+    methods = sorted({r["method"] for r in summary_rows})
+    results = [leaderboard.MethodScores(
+        method, {r["data_id"]: r["fraction_fixes"] for r in summary_rows if r["method"] == method},
+        seconds=_total_seconds([r["seconds"] for r in summary_rows if r["method"] == method], len(data_ids)))
+        for method in methods]
     record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
                         relative_to=Path(parameters_file).resolve().parent, device=device,
                         trainings=len(jobs), training_seconds=elapsed)
-    out.write_json("summary.json", {"methods": summary, "per_task": summary_rows,
-                                    "mode": "compat" if compat else "strict", "run": record})
-    out.write_text("summary.csv", summary_csv(summary_rows, data_ids))
-    print(score_table(summary, summary_rows, data_ids))
+    score = leaderboard.Score("fraction_fixes", f"fraction of fixes to reach {ratio:.0%} of the clean accuracy",
+                              "lower")
+    summary = leaderboard.build("vision_debugging", TITLE, score, "task", data_ids, results, rows=summary_rows,
+                                refused=refusals.records, mode="compat" if compat else "strict", run=record)
+    out.write_json("summary.json", summary)
+    out.write_text("summary.csv", leaderboard.to_csv(summary))
+    print(leaderboard.to_table(summary))
     print(f"results: {out.folder}")
-    return summary
+    return summary["methods"], refusals
 
 
-def summarize(rows: list[dict], data_ids: list[str]) -> dict:
-    methods = sorted({r["method"] for r in rows})
-    out = {}
-    for method in methods:
-        values = [r["fraction_fixes"] for r in rows if r["method"] == method]
-        out[method] = {"tasks": len(values), **metrics.summarize(values)}
-    return out
-
-
-def summary_csv(rows: list[dict], data_ids: list[str]) -> str:
-    methods = sorted({r["method"] for r in rows})
-    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
-    lines = ["method," + ",".join(data_ids) + ",mean"]
-    for method in methods:
-        values = [lookup.get((d, method)) for d in data_ids]
-        present = [v for v in values if v is not None]
-        cells = ["" if v is None else f"{v:.4f}" for v in values]
-        lines.append(",".join([method] + cells + [f"{np.mean(present):.4f}"]))
-    return "\n".join(lines) + "\n"
-
-
-def score_table(summary: dict, rows: list[dict], data_ids: list[str]) -> str:
-    """The fraction of fixes per task and method (lower is better), as printed at the end of evaluate."""
-    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
-    width = max(len(m) for m in summary) if summary else 6
-    head = f"{'method':<{width}}  " + "  ".join(f"{d[:14]:>14}" for d in data_ids) + "    mean ± std"
-    lines = ["fraction of fixes to reach the target accuracy (lower is better)", head]
-    for method in sorted(summary, key=lambda m: summary[m]["mean"]):
-        cells = "  ".join(f"{lookup[(d, method)]:>14.4f}" if (d, method) in lookup else f"{'-':>14}" for d in data_ids)
-        lines.append(f"{method:<{width}}  {cells}    {summary[method]['mean']:.4f} ± {summary[method]['std']:.4f}")
-    return "\n".join(lines)
+def _total_seconds(seconds: list[float | None], tasks: int) -> float | None:
+    """The method's run time over all tasks, when every task has its time file."""
+    if len(seconds) < tasks or any(s is None for s in seconds):
+        return None
+    return float(sum(seconds))

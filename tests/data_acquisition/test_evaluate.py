@@ -52,7 +52,7 @@ def test_hand_computed_scores(tmp_path):
     assert r["ones"]["dataperf_score"] == pytest.approx(0.98 * 0.5 + 0.02 * 10 / 12)
     assert r["none"]["accuracy"] == 0.0 and r["none"]["dataperf_score"] == pytest.approx(0.02)
     assert r["none"]["warnings"] == ["nothing bought: accuracy 0"]
-    assert r["half"]["cost"] == 5.0 and summary["half"]["markets"] == 1
+    assert r["half"]["cost"] == 5.0 and summary["half"]["n"] == 1
     assert dataperf_score(0.7, 30, 120) == pytest.approx(0.98 * 0.7 + 0.02 * 0.75)
 
 
