@@ -162,6 +162,9 @@ def read(path: str | Path) -> dict:
     return summary
 
 
+SUBMISSION_PREFIX = "submission_folder: "
+
+
 class Refusals:
     """Submissions evaluate refuses, with their reason: recorded in summary.json, then reported as the task's error.
 
@@ -178,6 +181,8 @@ class Refusals:
         name = getattr(error, "file", None)
         if not name:
             return None
+        if name.startswith(SUBMISSION_PREFIX):   # named relative to the task parameter (common.errors)
+            return name[len(SUBMISSION_PREFIX):]
         path = Path(name)
         for base in (self.folder, self.folder.resolve()):
             if path.is_relative_to(base):

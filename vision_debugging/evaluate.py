@@ -140,10 +140,12 @@ def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth
     per_task: dict[str, list[MethodResult]] = {d: [] for d in data_ids}
     for sub, result in refusals.screen(submissions, parse, lambda s: s.method):
         per_task[sub.data_id].append(result)
+    submissions = [s for s in submissions if s.method not in refusals.methods]   # never hashed nor read again
 
     # Every distinct label state, trained once.
     jobs: list[tuple[str, State, str]] = []
     seen: set[tuple[str, State]] = set()
+    per_task = {d: results for d, results in per_task.items() if results}   # none when every method was refused
     for data_id, results in per_task.items():
         everything = all_fixed(tasks[data_id])
         wanted = [frozenset(), everything] + [state for r in results for _, state in r.steps]
