@@ -112,7 +112,8 @@ def read_yaml(path: str | Path) -> Any:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (same documents, about 10x faster on the 40k-id lists of speech).
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ValidationError(path, None, f"not valid YAML ({exc})") from None
 

@@ -137,7 +137,7 @@ def design_matrix(targets: dict[str, np.ndarray], nontargets: np.ndarray, class_
     """X and y: targets in the given order, then nontargets (class 0)."""
     blocks = [targets[k] for k in targets] + [nontargets]
     labels = [np.full(len(targets[k]), class_of[k]) for k in targets] + [np.zeros(len(nontargets), dtype=int)]
-    return np.vstack(blocks).astype(np.float32), np.concatenate(labels).astype(np.int64)
+    return np.vstack(blocks).astype(np.float32, copy=False), np.concatenate(labels).astype(np.int64)
 
 
 # ---------------------------------------------------------------- embedded generator
