@@ -141,13 +141,15 @@ def read_parquet(path: str | Path, columns: list[str]) -> pa.Table:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:
+            names = parquet.schema_arrow.names
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ValidationError(path, f"columns {missing}", f"required columns missing (has {names})")
+            # Only the columns asked for are decoded.
+            return parquet.read(columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", f"required columns missing (has {table.column_names})")
-    return table.select(columns)
 
 
 def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32) -> np.ndarray:

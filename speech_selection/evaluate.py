@@ -24,7 +24,7 @@ from common.parallel import parallel_map
 from common.runrecord import run_record
 
 from . import config
-from .data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
+from .data import EmbeddingStore, language_files, load_design_matrix, read_id_lists
 from .model import f1_scores, fit_ensemble, lr_probabilities, predict
 from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
 
@@ -45,8 +45,8 @@ class Language:
             raise ValidationError(self.files.eval, "targets", f"keywords differ from {self.files.allowed.name}")
         self.index = ClipIndex(lang, self.allowed, self.evalset)
         self.train_store = EmbeddingStore(self.files.train_embeddings)
-        targets, nontargets = load_samples(self.evalset, EmbeddingStore(self.files.eval_embeddings), self.files.eval)
-        self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
+        self.eval_x, self.eval_y = load_design_matrix(self.evalset, EmbeddingStore(self.files.eval_embeddings),
+                                                      self.files.eval, class_ids(self.evalset["targets"]))
 
 
 BLOCK_ROWS = 2048   # evaluation rows per prediction job: small enough to spread one file over the cores
@@ -112,9 +112,8 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     files = []
     for sub, selection in zip(submissions, selections):
         lang = langs[sub.lang]
-        targets, nontargets = load_samples(selection, lang.train_store, sub.path)
         mapping = class_ids(selection["targets"] if compat else lang.keywords)
-        files.append((*design_matrix(targets, nontargets, mapping), sub.lang))
+        files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
     started = time.perf_counter()
     outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
                            params.get("evaluate.workers"))

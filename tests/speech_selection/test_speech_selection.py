@@ -146,8 +146,8 @@ def test_label_ids_come_from_the_allowed_names_not_the_submission(tmp_path):
     values = {**TINY, "data": {"languages": ["en"], "scale": 0.05}, "evaluate": {"seeds": [5, 69], "compat": True}}
     (ws / "parameters.yaml").write_text(yaml.safe_dump(values))
     shifted = evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "results")["m"]["mean"]
-    assert shifted == (naive_score(sel, read_id_lists(files.eval), files.train_embeddings,
-                                                files.eval_embeddings, [5, 69]))
+    assert shifted == naive_score(sel, read_id_lists(files.eval), files.train_embeddings,
+                                  files.eval_embeddings, [5, 69])
     assert strict > shifted
 
 
