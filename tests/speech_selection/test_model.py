@@ -69,7 +69,7 @@ def test_svc_uses_its_random_state_only_for_platt_scaling():
 @pytest.mark.parametrize("n_classes", [2, 3, 4, 5, 6])
 def test_probabilities_are_bit_identical_to_predict_proba(n_classes):
     rng = np.random.default_rng(10 + n_classes)
-    for _ in range(12):
+    for _ in range(8):
         x, y, eval_x, _ = random_case(rng, n_classes)
         ensemble = M.fit_ensemble(x, y, SEEDS)
         assert ensemble.shared_svm
@@ -85,7 +85,7 @@ def test_probabilities_are_bit_identical_to_predict_proba(n_classes):
 @pytest.mark.parametrize("n_classes", [2, 3, 4, 5, 6])
 def test_predictions_equal_the_voting_classifier_for_every_seed_and_any_blocks(n_classes):
     rng = np.random.default_rng(20 + n_classes)
-    for _ in range(6):
+    for _ in range(4):
         x, y, eval_x, _ = random_case(rng, n_classes)
         ensemble = M.fit_ensemble(x, y, SEEDS)
         lr_proba = M.lr_probabilities(ensemble, eval_x)
