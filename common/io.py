@@ -154,7 +154,8 @@ def read_yaml(path: str | Path) -> Any:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (same documents, about 10x faster on the 40k-id lists of speech).
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ValidationError(path, None, f"not valid YAML ({exc})") from None
 
@@ -182,13 +183,15 @@ def read_parquet(path: str | Path, columns: list[str]) -> pa.Table:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:
+            names = parquet.schema_arrow.names
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ValidationError(path, f"columns {missing}", f"required columns missing (has {names})")
+            # Only the columns asked for are decoded.
+            return parquet.read(columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", f"required columns missing (has {table.column_names})")
-    return table.select(columns)
 
 
 def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32) -> np.ndarray:

@@ -60,10 +60,10 @@ def _init_worker() -> None:
 
 @contextmanager
 def _single_thread():
-    """One torch thread for in-process work too (faster on small matrices, same numbers)."""
-    try:
-        import torch
-    except ImportError:
+    """One torch thread for in-process work too (faster on small matrices, same numbers).  Only a torch
+    already imported needs it: importing it here would cost seconds in cubes that never use it."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         yield
         return
     before = torch.get_num_threads()

@@ -197,16 +197,20 @@ def _evaluate(params, parameters_file: Path, market_folder: Path, seller_folder:
     elapsed = time.perf_counter() - started
     print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
 
-    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs]) for p, jobs in zip(purchases, assignment)]
+    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
+            for p, jobs in zip(purchases, assignment)]
     summary = write_results(out, Path(parameters_file), params, rows, submissions, terms, compat, trials,
                             refusals, Path(submission_folder), fits=len(jobs), seconds=elapsed)
     return summary, refusals
 
 
-def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]]) -> dict:
+def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]],
+               compat: bool = False) -> dict:
     values = [a for a, _ in outcomes]
     warnings = sorted({w for _, w in outcomes if w})
-    mean = float(np.mean(values))
+    # compat averages the trials the way the original does (sum of a / trials), so the score is identical to
+    # the last bit; numpy's mean can differ from it there.
+    mean = float(sum(a / len(values) for a in values)) if compat else float(np.mean(values))
     budget, cost = float(terms.budget), float(purchase.cost)
     spend = [float(p * n / size) if n else 0.0 for p, n, size in zip(terms.max_prices, purchase.counts, terms.sizes)]
     row = {"method": purchase.method, "market": purchase.market, **metrics.summarize(values, (0, 1)),

@@ -16,24 +16,33 @@ from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError, ValidationError, display_path
 from common.io import write_text
+from common.parallel import parallel_map
 
 from . import config
 from .data import (EMBEDDING_DIM, KEYWORDS, generate_language, language_dir, language_files, read_id_lists,
                    word_of, write_language)
 
 
+def _generate(shared: dict, lang: str) -> str:
+    """Unit of work: generate and write one language (each language has its own seeded generator)."""
+    generated = generate_language(lang, shared["scale"], shared["seed"])
+    write_language(language_files(shared["folder"], lang), generated)
+    return (f"download: generated {lang}: {sum(len(v) for v in generated['allowed']['targets'].values())} "
+            f"allowed keyword clips, {len(generated['allowed']['nontargets'])} allowed nontargets, "
+            f"{len(generated['evalset']['nontargets'])} eval nontargets")
+
+
 def download(parameters_file: Path, data_folder: Path) -> None:
     params = config.load(parameters_file)
     data_folder = Path(data_folder)
-    for lang in params.get("data.languages"):
+    languages = params.get("data.languages")
+    if params.get("data.source") == "embedded":
+        shared = {"scale": params.get("data.scale"), "seed": params.get("seed"), "folder": data_folder}
+        for report in parallel_map(_generate, languages, "auto", progress="generating", shared=shared):
+            print(report)
+    for lang in languages:
         files = language_files(data_folder, lang)
-        if params.get("data.source") == "embedded":
-            generated = generate_language(lang, params.get("data.scale"), params.get("seed"))
-            write_language(files, generated)
-            print(f"download: generated {lang}: {sum(len(v) for v in generated['allowed']['targets'].values())} "
-                  f"allowed keyword clips, {len(generated['allowed']['nontargets'])} allowed nontargets, "
-                  f"{len(generated['evalset']['nontargets'])} eval nontargets")
-        else:
+        if params.get("data.source") != "embedded":
             fetch_official(params, lang, data_folder)
         missing = [p for p in (files.allowed, files.eval, files.train_embeddings, files.eval_embeddings) if not p.exists()]
         if missing:

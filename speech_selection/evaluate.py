@@ -1,9 +1,14 @@
 """The evaluate task: train the frozen ensemble on each selection and score macro F1 over the seeds.
 
 Every file is validated before anything is trained.  Each language's evaluation set is read
-once (one read per word file) and shared by all files and seeds; the (file, seed) fits run in
-parallel processes.  Class ids come from the sorted allowed keyword names (compat: from the
-submission's own keys, as the original did, which shifts labels when a key is missing).
+once (one read per word file) and shared by all files and seeds.  Class ids come from the sorted
+allowed keyword names (compat: from the submission's own keys, as the original did, which shifts
+labels when a key is missing).
+
+Two units of work, both exact (see model.py): `_fit` fits one file's ensemble for all seeds (one
+LogisticRegression, one SVC per seed) and the LR's probabilities on its evaluation set; `_predict`
+predicts every file of one language on one block of evaluation rows, for every seed, with one
+kernel pass per file.  The blocks let one file use every core.
 """
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ from common.runrecord import run_record
 from common.untrusted.timing import read_seconds, total_seconds
 
 from . import config
-from .data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
-from .model import fit_predict, macro_f1, per_class_f1
+from .data import EmbeddingStore, language_files, load_design_matrix, read_id_lists
+from .model import f1_scores, fit_ensemble, lr_probabilities, predict
 from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
 
 
@@ -46,17 +51,53 @@ class Language:
             raise ValidationError(self.files.eval, "targets", f"keywords differ from {self.files.allowed.name}")
         self.index = ClipIndex(lang, self.allowed)
         self.train_store = EmbeddingStore(self.files.train_embeddings)
-        targets, nontargets = load_samples(self.evalset, EmbeddingStore(self.files.eval_embeddings), self.files.eval)
-        self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
+        self.eval_x, self.eval_y = load_design_matrix(self.evalset, EmbeddingStore(self.files.eval_embeddings),
+                                                      self.files.eval, class_ids(self.evalset["targets"]))
 
 
-def _score(shared: dict, job: tuple[int, int]) -> tuple[float, list[float]]:
-    """One unit of work: fit the frozen ensemble on one file's selection with one seed, score it."""
-    file_index, seed = job
-    train_x, train_y, lang = shared["files"][file_index]
-    eval_x, eval_y = shared["eval"][lang]
-    predicted = fit_predict(train_x, train_y, eval_x, seed)
-    return macro_f1(eval_y, predicted), per_class_f1(eval_y, predicted, int(eval_y.max()) + 1)
+BLOCK_ROWS = 2048   # evaluation rows per prediction job: small enough to spread one file over the cores
+
+
+def _fit(shared: dict, index: int):
+    """Unit of work 1: one file's ensemble for every seed, and its LR's probabilities on the evaluation set."""
+    train_x, train_y, lang = shared["files"][index]
+    ensemble = fit_ensemble(train_x, train_y, shared["seeds"])
+    return ensemble, lr_probabilities(ensemble, shared["eval"][lang][0])
+
+
+def _predict(shared: dict, job: tuple[str, int, int]) -> list[np.ndarray]:
+    """Unit of work 2: every seed's predictions of every file of one language on rows start:stop of its
+    evaluation set (one array of shape (seeds, rows) per file, in file order)."""
+    lang, start, stop = job
+    rows = np.ascontiguousarray(shared["eval"][lang][0][start:stop], dtype=np.float64)
+    out = []
+    for (ensemble, lr_proba), (_, _, file_lang) in zip(shared["fitted"], shared["files"]):
+        if file_lang == lang:
+            out.append(predict(ensemble, rows, None if lr_proba is None else lr_proba[start:stop]))
+    return out
+
+
+def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict, seeds: list[int],
+                workers) -> list[list[tuple[float, list[float]]]]:
+    """Per file (train_x, train_y, lang) and seed: (macro F1, per-class F1) of the frozen model on the
+    file's language's evaluation set (evalsets: lang -> (eval_x, eval_y))."""
+    shared = {"files": files, "eval": evalsets, "seeds": list(seeds)}
+    shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared)
+    langs = sorted({lang for _, _, lang in files})
+    blocks = [(lang, start, min(start + BLOCK_ROWS, len(evalsets[lang][1])))
+              for lang in langs for start in range(0, len(evalsets[lang][1]), BLOCK_ROWS)]
+    parts = parallel_map(_predict, blocks, workers, progress="predicting", shared=shared)
+    scores = []
+    for lang in langs:
+        eval_y = evalsets[lang][1]
+        n_classes = int(eval_y.max()) + 1
+        mine = [i for i, (_, _, file_lang) in enumerate(files) if file_lang == lang]
+        per_block = [part for (block_lang, _, _), part in zip(blocks, parts) if block_lang == lang]
+        for k, index in enumerate(mine):
+            predicted = np.concatenate([part[k] for part in per_block], axis=1) if per_block \
+                else np.zeros((len(seeds), 0), np.int64)
+            scores.append((index, [f1_scores(eval_y, p, n_classes) for p in predicted]))
+    return [s for _, s in sorted(scores, key=lambda pair: pair[0])]
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
@@ -85,22 +126,21 @@ def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folde
     accepted = refusals.screen(submissions, check, lambda s: s.method)
     submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
 
-    shared = {"files": [], "eval": {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}}
+    files = []
     for sub, selection in zip(submissions, selections):
         lang = langs[sub.lang]
-        targets, nontargets = load_samples(selection, lang.train_store, sub.path)
         mapping = class_ids(selection["targets"] if compat else lang.keywords)
-        shared["files"].append((*design_matrix(targets, nontargets, mapping), sub.lang))
-    jobs = [(i, seed) for i in range(len(submissions)) for seed in seeds]
+        files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
     started = time.perf_counter()
-    outcomes = parallel_map(_score, jobs, params.get("evaluate.workers"), progress="fitting", shared=shared)
+    outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
+                           params.get("evaluate.workers"))
     elapsed = time.perf_counter() - started
-    print(f"evaluate: {len(jobs)} fits ({len(submissions)} files x {len(seeds)} seeds) in {elapsed:.1f} s")
+    print(f"evaluate: {len(files)} files x {len(seeds)} seeds scored in {elapsed:.1f} s")
 
     rows = []
     for i, (sub, selection) in enumerate(zip(submissions, selections)):
-        scores = [outcomes[i * len(seeds) + k][0] for k in range(len(seeds))]
-        per_class = np.mean([outcomes[i * len(seeds) + k][1] for k in range(len(seeds))], axis=0)
+        scores = [macro for macro, _ in outcomes[i]]
+        per_class = np.mean([per for _, per in outcomes[i]], axis=0)
         lang = langs[sub.lang]
         rows.append({
             "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores, (0, 1)),
@@ -127,7 +167,7 @@ def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folde
         seconds=total_seconds(timing.get(method), groups)) for method in sorted({r["method"] for r in rows})]
     summary = leaderboard.build("speech_selection", TITLE, SCORE, "lang_budget", groups, results, rows=rows,
                                 refused=refusals.records, mode="compat" if compat else "strict",
-                                run=run_record("evaluate", params.values, relative_to=root, fits=len(jobs),
+                                run=run_record("evaluate", params.values, relative_to=root, fits=len(files) * len(seeds),
                                                fit_seconds=elapsed))
     out.write_json("summary.json", summary)
     out.write_text("summary.csv", leaderboard.to_csv(summary))

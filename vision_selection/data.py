@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from common import synth
 from common.errors import ValidationError
-from common.io import matrix_column, write_bytes_atomic, write_text
+from common.io import matrix_column, read_parquet, write_bytes_atomic, write_text
 from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
@@ -161,13 +161,7 @@ class TestSet:
 def read_test_set(path: Path) -> TestSet:
     if not path.is_file():
         raise ValidationError(path, None, "test set not found")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
-    missing = [c for c in (ID_COL, LABEL_COL, EMB_COL) if c not in table.column_names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", "required columns missing")
+    table = read_parquet(path, [ID_COL, LABEL_COL, EMB_COL])   # not the URL and display-name columns
     labels = [str(v) for v in table.column(LABEL_COL).to_pylist()]
     bad = [v for v in labels if v not in ("0", "1")]
     if bad:   # the value is not shown: the test set is hidden from participants
