@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from speech_selection.data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
+from speech_selection.data import EmbeddingStore, language_files, load_design_matrix, load_samples, read_id_lists
 from speech_selection.evaluate import Language, evaluate
 
 from originals.speech_selection import naive_score
@@ -50,8 +50,9 @@ def test_float64_files_are_loaded_as_float64_values(ws):
     assert language.eval_x.dtype == np.float64
     allowed = read_id_lists(files.allowed)
     selection = {"targets": {k: v[:3] for k, v in allowed["targets"].items()}, "nontargets": allowed["nontargets"][:6]}
-    x, _ = design_matrix(*load_samples(selection, language.train_store, files.allowed), {k: 1 for k in allowed["targets"]})
-    assert x.dtype == np.float64
+    x, _ = load_design_matrix(selection, language.train_store, files.allowed, {k: 1 for k in allowed["targets"]})
+    targets, nontargets = load_samples(selection, language.train_store, files.allowed)
+    assert x.dtype == nontargets.dtype == np.float64 and all(t.dtype == np.float64 for t in targets.values())
 
 
 @pytest.mark.parametrize("compat", [False, True])
