@@ -1,26 +1,17 @@
 """The speech_selection parameters' own rules (the rules every cube shares: tests/common/test_parameters.py)."""
 from __future__ import annotations
 
-import pytest
-
-from common.errors import ValidationError
 from speech_selection import config
+
+from support import parameters
 
 
 def load_error(tmp_path, text: str) -> str:
-    path = tmp_path / "parameters.yaml"
-    path.write_text(text)
-    with pytest.raises(ValidationError) as info:
-        config.load(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(str(path)), message
-    return message
+    return parameters.load_error(config, tmp_path, text)
 
 
 def load(tmp_path, text: str):
-    path = tmp_path / "parameters.yaml"
-    path.write_text(text)
-    return config.load(path)
+    return parameters.load(config, tmp_path, text)
 
 
 def test_seeds_languages_budgets(tmp_path):

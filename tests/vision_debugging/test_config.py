@@ -8,21 +8,15 @@ import pytest
 from common.errors import ValidationError
 from vision_debugging import config
 
+from support import parameters
+
 
 def load_error(tmp_path, text: str) -> str:
-    path = tmp_path / "parameters.yaml"
-    path.write_text(text)
-    with pytest.raises(ValidationError) as info:
-        config.load(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(str(path)), message
-    return message
+    return parameters.load_error(config, tmp_path, text)
 
 
 def load(tmp_path, text: str):
-    path = tmp_path / "parameters.yaml"
-    path.write_text(text)
-    return config.load(path)
+    return parameters.load(config, tmp_path, text)
 
 
 def test_target_ratio_nan_fails_at_load_not_after_the_evaluation(tmp_path):
