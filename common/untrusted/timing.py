@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ValidationError
+from ..errors import ValidationError, display_path
 from .files import read_limited
 
 TIMING_FILE = "timing.yaml"
@@ -40,7 +40,7 @@ def read_seconds(folder: Path, root: Path | None = None) -> float | dict[str, fl
             return parsed
     elif _seconds(value) is not None:
         return _seconds(value)
-    print(f"warning: {path}: not a run time (expected 'seconds:' with a number, or group: number); "
+    print(f"warning: {display_path(path)}: not a run time (expected 'seconds:' with a number, or group: number); "
           "shown as unknown")
     return None
 
