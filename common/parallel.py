@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any, Callable, Iterable
 
-from tqdm import tqdm
+from .progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -64,22 +64,22 @@ def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
 
 
 def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
-                 progress: str | None = None, shared: Any = None) -> list:
+                 progress: str | Progress | None = None, shared: Any = None) -> list:
     """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
-    names a progress bar shown on a terminal (not in logs).
+    names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
+    in logs), or is a Progress that several calls share; None reports nothing.
     """
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
-    bar = dict(total=len(jobs), desc=progress, disable=None if progress else True, leave=False)
     if n <= 1:
         with _single_thread():
-            return [function(shared, job) for job in tqdm(jobs, **bar)]
+            return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]
     _SHARED = shared
     try:
         with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
-            return list(tqdm(pool.map(partial(_call_with_shared, function), jobs), **bar))
+            return list(tracked(pool.map(partial(_call_with_shared, function), jobs), progress, len(jobs)))
     finally:
         _SHARED = None

@@ -28,6 +28,7 @@ DEFAULTS = {
     "evaluate": {
         "compat": False,               # true: the original evaluator's acceptance and scoring
         "target_ratio": 0.95,
+        "score_only": False,           # true: curves stop at the target (same scores, fewer trainings)
         "device": "auto",              # auto | cpu | cuda
         "workers": "auto",
     },
