@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+from contextlib import contextmanager, nullcontext
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterable
 
 from .progress import Progress, tracked
@@ -69,7 +68,8 @@ def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], worke
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
     names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
-    in logs), or is a Progress that several calls share; None reports nothing.
+    in logs, also while one long job runs), or is a Progress that several calls share; None
+    reports nothing.
     """
     global _SHARED
     jobs = list(jobs)
@@ -79,7 +79,26 @@ def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], worke
             return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]
     _SHARED = shared
     try:
-        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
-            return list(tracked(pool.map(partial(_call_with_shared, function), jobs), progress, len(jobs)))
+        with Progress(progress, len(jobs)) if isinstance(progress, str) else nullcontext(progress) as report, \
+                ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
+            futures = [pool.submit(_call_with_shared, function, job) for job in jobs]
+            try:
+                return [_result(future, report) for future in futures]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _SHARED = None
+
+
+def _result(future: Future, progress: Progress | None) -> Any:
+    """The job's result; while waiting, a progress line now and then."""
+    while True:
+        try:
+            result = future.result(timeout=None if progress is None else max(progress.interval, 0.1))
+        except TimeoutError:
+            progress.heartbeat()
+            continue
+        if progress is not None:
+            progress.update()
+        return result

@@ -73,6 +73,13 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
             return
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """A line if the last one is `interval` old: also while one long piece of work runs."""
+        if self.bar is not None:
+            self.bar.refresh()
+            return
         now = time.monotonic()
         if now - self.last_line >= self.interval:
             self.last_line = now

@@ -19,6 +19,7 @@ import numpy as np
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError
 from common.io import write_bytes_atomic, write_json, write_text
+from common.progress import tracked
 
 from . import config
 from .data import (SAMPLE_ROWS, format_number, market_files, summarize_seller, summary_json, write_matrix_csv,
@@ -31,7 +32,7 @@ def download(parameters_file: Path, market_folder: Path, seller_folder: Path) ->
     params = config.load(parameters_file)
     markets = params.get("data.markets")
     if params.get("data.source") == "embedded":
-        for market in markets:
+        for market in tracked(markets, "download: markets"):
             write_market(Path(market_folder), Path(seller_folder), market, params.get("data.scale"),
                          params.get("data.features"), params.get("seed"))
     else:

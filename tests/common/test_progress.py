@@ -95,3 +95,32 @@ def test_tracked_counts_each_item_after_its_work():
         seen.append((item, progress.done))
     assert seen == [("a", 0), ("b", 1)] and progress.done == 2
     assert list(tracked(iter([1, 2]), None)) == [1, 2]
+
+
+def _slow(shared, job):
+    import time
+    time.sleep(shared if job == 0 else 0)
+    return job
+
+
+def test_a_long_job_in_parallel_map_still_gets_a_line_every_interval(capsys, monkeypatch):
+    monkeypatch.setenv("DATAPERF_PROGRESS_SECONDS", "0.2")
+    assert parallel_map(_slow, range(3), 2, progress="slow", shared=1.0) == [0, 1, 2]
+    lines = _lines(capsys.readouterr().err)
+    waiting = [line for line in lines if line.startswith("slow: 0/3 (0%)")]
+    assert len(waiting) >= 2, lines          # nothing done yet, but alive: elapsed time goes on
+    assert lines[-1].startswith("slow: 3/3 done in")
+
+
+def _fails(shared, job):
+    if job == 1:
+        raise ValueError("job 1 fails")
+    return job
+
+
+def test_a_failing_job_raises_and_reports_no_completion(capsys, monkeypatch):
+    import pytest
+    monkeypatch.setenv("DATAPERF_PROGRESS_SECONDS", "0")
+    with pytest.raises(ValueError, match="job 1 fails"):
+        parallel_map(_fails, range(4), 2, progress="failing")
+    assert "done in" not in capsys.readouterr().err
