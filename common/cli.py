@@ -12,7 +12,12 @@ import click
 
 from .cubes import CUBES, TASK_ORDER, cube_module
 from .entrypoint import run_guarded
-from .local import run_tasks
+from .io import read_yaml, write_yaml
+from .local import prepare_workspace, run_tasks
+
+# What the demo changes in a cube's parameters, so that it shows every task at the default data sizes in
+# minutes: vision_debugging stops each curve at its target (the same scores; `dataperf run` draws full curves).
+DEMO_PARAMETERS = {"vision_debugging": {"evaluate": {"score_only": True}}}
 
 
 class DataPerfGroup(click.Group):
@@ -62,5 +67,30 @@ def demo(workspace_root):
     """Every task of every cube on the embedded data; prints the scores and where the plots are."""
     for cube in CUBES:
         workspace = workspace_root / cube if workspace_root else None
-        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides={})
+        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace,
+                           overrides=run_guarded(demo_overrides, cube=cube, workspace=workspace))
         click.echo(f"{cube}: results in {done / 'results'}, plots in {done / 'plots'}")
+
+
+def demo_overrides(cube: str, workspace: Path | None) -> dict[str, str]:
+    """The demo's parameters for a cube: its workspace's parameters.yaml with DEMO_PARAMETERS merged in,
+    written next to it as parameters.demo.yaml (the workspace's own file is left as it is)."""
+    changes = DEMO_PARAMETERS.get(cube)
+    if not changes:
+        return {}
+    workspace = prepare_workspace(cube, workspace)
+    values = read_yaml(workspace / "parameters.yaml") or {}
+
+    def merge(into: dict, update: dict) -> dict:
+        for key, value in update.items():
+            into[key] = merge(dict(into.get(key) or {}), value) if isinstance(value, dict) else value
+        return into
+
+    path = write_yaml(workspace / "parameters.demo.yaml", merge(values, changes), keep_previous=False)
+    click.echo(f"demo: {cube} runs with {path.name} ({_flat(changes)})", err=True)
+    return {"parameters_file": str(path)}
+
+
+def _flat(changes: dict, prefix: str = "") -> str:
+    return ", ".join(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else f"{prefix}{k}: {v}"
+                     for k, v in changes.items())
