@@ -16,12 +16,11 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+from contextlib import contextmanager, nullcontext
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterable
 
-from tqdm import tqdm
+from .progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -91,22 +90,42 @@ def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
 
 
 def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
-                 progress: str | None = None, shared: Any = None) -> list:
+                 progress: str | Progress | None = None, shared: Any = None) -> list:
     """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
-    names a progress bar shown on a terminal (not in logs).
+    names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
+    in logs, also while one long job runs), or is a Progress that several calls share; None
+    reports nothing.
     """
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
-    bar = dict(total=len(jobs), desc=progress, disable=None if progress else True, leave=False)
     if n <= 1:
         with _single_thread():
-            return [function(shared, job) for job in tqdm(jobs, **bar)]
+            return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]
     _SHARED = shared
     try:
-        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
-            return list(tqdm(pool.map(partial(_call_with_shared, function), jobs), **bar))
+        with Progress(progress, len(jobs)) if isinstance(progress, str) else nullcontext(progress) as report, \
+                ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
+            futures = [pool.submit(_call_with_shared, function, job) for job in jobs]
+            try:
+                return [_result(future, report) for future in futures]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _SHARED = None
+
+
+def _result(future: Future, progress: Progress | None) -> Any:
+    """The job's result; while waiting, a progress line now and then."""
+    while True:
+        try:
+            result = future.result(timeout=None if progress is None else max(progress.interval, 0.1))
+        except TimeoutError:
+            progress.heartbeat()
+            continue
+        if progress is not None:
+            progress.update()
+        return result

@@ -21,6 +21,7 @@ from common import croissant
 from common.download import extract_archive, fetch, find_folder_with
 from common.errors import DataPerfError, display_path
 from common.io import write_bytes_atomic, write_json, write_text
+from common.progress import tracked
 
 from . import config
 from .data import (BUYER_ID, SAMPLE_ROWS, format_number, market_files, read_prices, summarize_seller, summary_json,
@@ -33,7 +34,7 @@ def download(parameters_file: Path, market_folder: Path, seller_folder: Path) ->
     params = config.load(parameters_file)
     markets = params.get("data.markets")
     if params.get("data.source") == "embedded":
-        for market in markets:
+        for market in tracked(markets, "download: markets"):
             write_market(Path(market_folder), Path(seller_folder), market, params.get("data.scale"),
                          params.get("data.features"), params.get("seed"))
     else:

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, SEED, WORKERS, Choice, Integer, ListOf, Name, Number, Parameters, Schema,
+from common.parameters import (COMPAT, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name, Number, Parameters, Schema,
                                methods, official_source, source_choice)
 
 from .data import OFFICIAL_TASKS, sizes_for
@@ -34,6 +34,7 @@ SCHEMA = Schema({
     "evaluate": {
         "compat": COMPAT,                                   # true: the original evaluator's acceptance and scoring
         "target_ratio": Number(0.95, minimum=0.0, maximum=1.0),
+        "score_only": Boolean(False),                       # true: curves stop at the target (same scores, fewer trainings)
         "device": Choice("auto", ["auto", "cpu", "cuda"]),
         "workers": WORKERS,
     },

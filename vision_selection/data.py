@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from common import synth
 from common.errors import ValidationError
 from common.io import matrix_column, read_parquet, write_bytes_atomic, write_text
+from common.progress import tracked
 from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
@@ -121,7 +122,8 @@ def read_pool(path: Path, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     x = np.empty((n, EMBEDDING_DIM), dtype=dtype)
     ids = []
     start = 0
-    for batch in dataset.to_batches(columns=[ID_COL, EMB_COL], batch_size=65_536):
+    for batch in tracked(dataset.to_batches(columns=[ID_COL, EMB_COL], batch_size=65_536), "reading the pool",
+                         -(-n // 65_536)):
         if batch.num_rows == 0:
             continue
         block = matrix_column(pa.Table.from_batches([batch]), EMB_COL, path, dtype=dtype)
@@ -324,7 +326,7 @@ def generate(root: Path, concepts: list[str], scale: float, seed: int) -> dict:
     pool_dir.mkdir(parents=True, exist_ok=True)
     for stale in pool_dir.glob("part-*.parquet"):
         stale.unlink()
-    for part, start in enumerate(range(0, n, PART_ROWS)):
+    for part, start in tracked(list(enumerate(range(0, n, PART_ROWS))), "download: pool parts"):
         stop = min(n, start + PART_ROWS)
         prng = np.random.default_rng([seed, zlib.crc32(b"vision-selection-part"), part])
         x = _embed(world, prng, _latent(world, prng, kind[start:stop], concept[start:stop], mode[start:stop]))
