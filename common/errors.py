@@ -20,6 +20,11 @@ class ValidationError(DataPerfError):
             where = f"{where}: {item}"
         super().__init__(f"{where}: {rule}")
 
+    def __reduce__(self):
+        # Rebuilt from its three parts when it crosses a process (a worker raised it): Exception's default
+        # pickling would call __init__ with the message alone.
+        return type(self), (self.file, self.item, self.rule)
+
 
 class ValidationErrors(DataPerfError):
     """Several validation errors found in one pass, reported together."""
@@ -30,6 +35,9 @@ class ValidationErrors(DataPerfError):
         if len(errors) > 50:
             lines.append(f"... and {len(errors) - 50} more")
         super().__init__(f"{len(errors)} problem(s) found:\n  " + "\n  ".join(lines))
+
+    def __reduce__(self):
+        return type(self), (self.errors,)
 
 
 def raise_all(errors: list[ValidationError]) -> None:

@@ -2,7 +2,9 @@
 
 The unit of work is a call `function(shared, job)`: `shared` holds the large read-only inputs
 (embeddings, evaluation sets, seller rows) and reaches each worker once (here: inherited when the
-workers fork), `job` is small and names what to compute.  Results come back in job order.
+workers fork; on Dask: scattered to every worker), `job` is small and names what to compute.
+Results come back in job order.  Where the jobs run is the parameters' `compute` section
+(common/compute.py): these local processes by default, or a Dask cluster.
 
 Each worker pins torch and BLAS to one thread: on small matrices one thread per process is
 faster than several threads in one process, and results do not depend on thread count.
@@ -16,7 +18,10 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any, Callable, Iterable
 
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
+
+from . import compute
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -24,6 +29,8 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 def _init_worker() -> None:
     for var in _THREAD_VARS:
         os.environ[var] = "1"
+    # The BLAS libraries the parent loaded (numpy's, scipy's) keep the thread count they started with.
+    threadpool_limits(limits=1)
     # Only a torch the parent already imported needs pinning: one imported later in the worker starts
     # with OMP_NUM_THREADS=1, and importing it here would cost seconds per worker in cubes that never use it.
     torch = sys.modules.get("torch")
@@ -33,16 +40,18 @@ def _init_worker() -> None:
 
 @contextmanager
 def _single_thread():
-    """One torch thread for in-process work too (faster on small matrices, same numbers)."""
+    """One BLAS and one torch thread for in-process work too (faster on small matrices, same numbers)."""
     try:
         import torch
     except ImportError:
-        yield
+        with threadpool_limits(limits=1):
+            yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -74,6 +83,8 @@ def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], worke
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
     bar = dict(total=len(jobs), desc=progress, disable=None if progress else True, leave=False)
+    if compute.active().uses_dask and jobs:
+        return list(tqdm(compute.dask_map(function, jobs, shared, n), **bar))
     if n <= 1:
         with _single_thread():
             return [function(shared, job) for job in tqdm(jobs, **bar)]

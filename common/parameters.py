@@ -5,6 +5,7 @@ import copy
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import compute
 from .errors import ValidationError
 from .io import read_yaml
 
@@ -62,12 +63,18 @@ class Parameters:
         given = read_yaml(path) or {}
         if not isinstance(given, dict):
             raise ValidationError(path, None, "must be a YAML mapping of parameter names to values")
-        return cls(_merge(defaults, given, path), path)
+        return cls._activated(_merge(defaults, given, path), path)
 
     @classmethod
     def from_defaults(cls, defaults: dict, overrides: dict | None = None) -> "Parameters":
         path = Path("<defaults>")
-        return cls(_merge(defaults, overrides or {}, path), path)
+        return cls._activated(_merge(defaults, overrides or {}, path), path)
+
+    @classmethod
+    def _activated(cls, values: dict, path: Path) -> "Parameters":
+        """The parameters just loaded decide where this process's parallel work runs (common/compute.py)."""
+        compute.activate(values.get("compute"), path)
+        return cls(values, path)
 
     def get(self, key: str, choices: Iterable | None = None, minimum: float | None = None,
             maximum: float | None = None) -> Any:

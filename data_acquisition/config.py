@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common import compute
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -29,6 +30,7 @@ DEFAULTS = {
         "trials": None,                # sampling draws per market: 5 (Dynabench seeds), 10 in compat
         "workers": "auto",
     },
+    "compute": dict(compute.DEFAULTS),  # where the parallel jobs of evaluate and create_baselines run
 }
 
 

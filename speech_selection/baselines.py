@@ -198,8 +198,8 @@ def check_selection(selection: dict, pool: Pool, budget: int, method: str) -> di
 # ------------------------------------------------------------------ the task
 
 def _run(pools: dict[str, Pool], job: tuple) -> tuple[dict, float]:
-    lang, budget, spec, parameters_file = job
-    selector = make_selector(spec, config.load(parameters_file))
+    lang, budget, spec, params = job   # the parameters themselves: a Dask worker may not see the file
+    selector = make_selector(spec, params)
     started = time.perf_counter()
     selection = selector.select(pools[lang], budget)
     return check_selection(selection, pools[lang], budget, selector.name), time.perf_counter() - started
@@ -210,7 +210,7 @@ def create_baselines(parameters_file: Path, data_folder: Path, submission_folder
     specs, methods = listed_methods(params, make_selector)
     names = [m.name for m in methods]
     pools = {lang: load_pool(Path(data_folder), lang) for lang in params.get("data.languages")}
-    jobs = [(lang, budget, spec, str(parameters_file))
+    jobs = [(lang, budget, spec, params)
             for lang in pools for budget in params.get("budgets") for spec in specs]
     outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=pools)
     written, timing = [], {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common import compute
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -31,6 +32,7 @@ DEFAULTS = {
         "device": "auto",              # auto | cpu | cuda
         "workers": "auto",
     },
+    "compute": dict(compute.DEFAULTS),  # where the parallel jobs of evaluate and create_baselines run
 }
 
 

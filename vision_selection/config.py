@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from common import compute
 from common.download import OFFICIAL_SOURCES
 from common.parameters import Parameters
 
@@ -35,7 +36,9 @@ DEFAULTS = {
     },
     "evaluate": {
         "compat": False,               # true: accept and score exactly like the original main.py
+        "workers": "auto",             # processes for the fits (one per file)
     },
+    "compute": dict(compute.DEFAULTS),  # where the parallel jobs of evaluate and create_baselines run
 }
 
 
