@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import time
 import uuid
 from functools import lru_cache, partial
@@ -41,6 +42,8 @@ PINNED = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "threadpoolctl"
 SUITE_PACKAGES = ("common", "vision_debugging", "speech_selection", "vision_selection", "data_acquisition")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _POLL_SECONDS = 1.0
+CHUNKS_PER_WORKER = 8     # Dask tasks per worker (each a few consecutive jobs)
+GATHER_BATCH = 1000       # finished tasks fetched in one request
 
 
 # ------------------------------------------------------------------ on the workers
@@ -65,14 +68,29 @@ def pin_threads() -> None:
     _PINNED_AT = len(sys.modules)
 
 
-def run_job(function: Callable[[Any, Any], Any], job: Aligned, shared: Aligned | None = None) -> Aligned:
-    """One task: the unit of work, with the threads pinned (a library the job imports lazily is pinned after
-    it, before the next job)."""
-    pin_threads()
-    try:
-        return Aligned(function(shared.value if shared is not None else None, job.value))
-    finally:
+def run_chunk(function: Callable[[Any, Any], Any], chunk: Aligned, shared: Aligned | None = None,
+              identity: dict | None = None) -> Aligned:
+    """One Dask task: a few consecutive jobs, each the unit of work with the threads pinned (a library a job
+    imports lazily is pinned before the next).  A worker that joined after the start-up check and runs other
+    code refuses the task."""
+    if identity is not None and code_identity(identity["packages"]) != identity["identity"]:
+        raise DataPerfError(f"Dask worker {_this_worker()} runs other code than the evaluating process; "
+                            f"start the workers from the same image or environment")
+    value = shared.value if shared is not None else None
+    results = []
+    for job in chunk.value:
         pin_threads()
+        results.append(function(value, job))
+    pin_threads()
+    return Aligned(results)
+
+
+def _this_worker() -> str:
+    from distributed import get_worker
+    try:
+        return get_worker().address
+    except ValueError:
+        return "(unknown)"
 
 
 def usual_malloc() -> None:
@@ -216,6 +234,13 @@ def check_workers(client: Client, settings: Compute, packages: tuple[str, ...] =
     return _worker_count(client)
 
 
+def chunk_size(jobs: int, workers: int) -> int:
+    """Jobs per Dask task: about CHUNKS_PER_WORKER tasks per worker, so that the scheduler's cost (about a
+    millisecond per task) stays small next to the jobs' however many there are, while every worker still gets
+    several tasks (balance, and little lost when a worker dies)."""
+    return max(1, jobs // (CHUNKS_PER_WORKER * max(1, workers)))
+
+
 def run_jobs(function: Callable[[Any, Any], Any], jobs: list, shared: Any, workers: int,
              settings: Compute) -> Iterator[Any]:
     """function(shared, job) for every job, yielded in job order (the caller shows the progress)."""
@@ -223,32 +248,47 @@ def run_jobs(function: Callable[[Any, Any], Any], jobs: list, shared: Any, worke
         return
     with connect(settings, workers) as client:
         cube = getattr(function, "__module__", "").split(".")[0]
-        count = check_workers(client, settings, ("common", cube) if cube in SUITE_PACKAGES[1:] else ("common",))
-        print(f"compute: {len(jobs)} jobs on {count} Dask worker{'s' if count != 1 else ''}", flush=True)
-        # Broadcast: each worker receives the large inputs once, before any job, so a job that moves to another
+        packages = ("common", cube) if cube in SUITE_PACKAGES[1:] else ("common",)
+        count = check_workers(client, settings, packages)
+        size = chunk_size(len(jobs), count)
+        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+        print(f"compute: {len(jobs)} jobs in {len(chunks)} tasks on {count} Dask worker{'s' if count != 1 else ''}",
+              flush=True)
+        # Broadcast: each worker receives the large inputs once, before any job, so a task that moves to another
         # worker (its first worker died) finds them there.
         data = client.scatter([Aligned(shared)], broadcast=True, hash=False)[0] if shared is not None else None
         tag = f"dataperf-{getattr(function, '__name__', 'job')}-{uuid.uuid4().hex[:8]}"
-        futures = client.map(partial(run_job, function), [Aligned(job) for job in jobs], shared=data, pure=False,
-                             key=[f"{tag}-{i}" for i in range(len(jobs))])
+        futures = client.map(partial(run_chunk, function), [Aligned(chunk) for chunk in chunks], shared=data,
+                             identity={"packages": packages, "identity": code_identity(packages)}, pure=False,
+                             key=[f"{tag}-{i}" for i in range(len(chunks))])
         try:
-            for i, future in enumerate(futures):
-                yield _result(client, future, settings)
-                futures[i] = None   # the cluster may forget a result once we hold it
+            for results in _in_order(client, futures, settings):
+                yield from results
         finally:
             client.cancel([f for f in futures if f is not None])
 
 
-def _result(client: Client, future, settings: Compute) -> Any:
-    """The job's result (or its exception, raised); a lost scheduler or no worker for `timeout` seconds is a
+def _in_order(client: Client, futures: list, settings: Compute) -> Iterator[list]:
+    """Each task's results, in task order.  Waits on the next task; then fetches it together with every later
+    task already done, in one request (one round trip per task would cost more than the jobs at scale)."""
+    fetched: dict[int, list] = {}
+    for i in range(len(futures)):
+        if i not in fetched:
+            _wait(client, futures[i], settings)
+            ready = [j for j in range(i, min(len(futures), i + GATHER_BATCH)) if j not in fetched and futures[j].done()]
+            for j, value in zip(ready, _gathered(client, [futures[j] for j in ready], settings)):
+                fetched[j] = value.value
+        futures[i] = None   # the cluster may forget a result once we hold it
+        yield fetched.pop(i)
+
+
+def _wait(client: Client, future, settings: Compute) -> None:
+    """Until the task is done (or failed); a lost scheduler or no worker for `timeout` seconds is a
     DataPerfError instead of a wait without end."""
+    finished = threading.Event()
+    future.add_done_callback(lambda _: finished.set())
     idle_since = None
-    while True:
-        try:
-            return _outcome(future, settings, timeout=_POLL_SECONDS)
-        except TimeoutError:
-            if future.done():   # the job itself raised TimeoutError
-                return _outcome(future, settings)
+    while not finished.wait(_POLL_SECONDS):
         try:
             count = _worker_count(client) if client.status == "running" else 0
         except Exception:   # noqa: BLE001  (a scheduler that does not answer has no worker for us)
@@ -260,11 +300,12 @@ def _result(client: Client, future, settings: Compute) -> Any:
                                 f"the remaining jobs were not run")
 
 
-def _outcome(future, settings: Compute, timeout: float | None = None) -> Any:
+def _gathered(client: Client, futures: list, settings: Compute) -> list:
+    """The tasks' results; a job's exception is raised as it is (a DataPerfError stays one line)."""
     try:
-        return future.result(timeout=timeout).value
+        return client.gather(futures)
     except KilledWorker as exc:
-        raise DataPerfError(f"job {exc.task} killed the Dask workers that ran it, again and again "
+        raise DataPerfError(f"task {exc.task} killed the Dask workers that ran it, again and again "
                             f"(out of memory?)") from None
     except FutureCancelledError:
         raise DataPerfError(f"lost the Dask scheduler at {settings.scheduler} (compute.scheduler); "

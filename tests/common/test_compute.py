@@ -118,3 +118,19 @@ def test_code_identity_covers_versions_and_the_source_of_the_cube_that_runs():
     assert both["numpy"] == np.__version__ and both["dask"] and both["distributed"]
     assert both != code_identity(("common",)) and both == code_identity(("common", "vision_debugging"))
     assert len(both["source of common+vision_debugging"]) == 16
+
+
+def test_jobs_go_in_chunks_of_about_eight_tasks_per_worker():
+    from common.dask_cluster import chunk_size
+    assert chunk_size(10, 2) == 1 and chunk_size(160, 2) == 10 and chunk_size(72_000, 512) == 17
+    assert chunk_size(5, 0) == 1
+
+
+def test_a_task_refuses_to_run_on_other_code():
+    from common.dask_cluster import Aligned, code_identity, run_chunk
+    from support.compute_jobs import slow_identity
+    right = {"packages": ("common",), "identity": code_identity(("common",))}
+    assert run_chunk(slow_identity, Aligned([1, 2]), None, right).value == [1, 2]
+    wrong = {"packages": ("common",), "identity": {**right["identity"], "numpy": "0.0"}}
+    with pytest.raises(DataPerfError, match="runs other code than the evaluating process"):
+        run_chunk(slow_identity, Aligned([1]), None, wrong)

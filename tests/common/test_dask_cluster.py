@@ -59,7 +59,7 @@ def test_jobs_run_in_order_on_the_workers_which_receive_the_shared_inputs_once(c
     assert all(len(ids) == 1 for ids in by_worker.values())          # one copy per worker, whatever the job count
     out = capsys.readouterr().out
     assert f"jobs run on the Dask scheduler at {cluster.address}; dashboard http://127.0.0.1:" in out
-    assert "40 jobs on 2 Dask workers" in out
+    assert "40 jobs in 20 tasks on 2 Dask workers" in out                # 8 tasks per worker at most
 
 
 def test_workers_run_one_blas_and_one_torch_thread(cluster):
