@@ -82,6 +82,11 @@ class ValidationError(DataPerfError):
             where = f"{where}: {item}"
         super().__init__(f"{where}: {rule}")
 
+    def __reduce__(self):
+        # Rebuilt from its three parts when it crosses a process (a worker raised it): Exception's default
+        # pickling would call __init__ with the message alone.
+        return type(self), (self.file, self.item, self.rule)
+
 
 class ValidationErrors(DataPerfError):
     """Several validation errors found in one pass, reported together (at most MAX_LISTED listed)."""
@@ -93,6 +98,9 @@ class ValidationErrors(DataPerfError):
         if self.total > len(lines):
             lines.append(f"... and {self.total - len(lines)} more")
         super().__init__(f"{self.total} problem(s) found:\n  " + "\n  ".join(lines))
+
+    def __reduce__(self):
+        return type(self), (self.errors,)
 
 
 class Problems:

@@ -2,7 +2,9 @@
 
 The unit of work is a call `function(shared, job)`: `shared` holds the large read-only inputs
 (embeddings, evaluation sets, seller rows) and reaches each worker once (here: inherited when the
-workers fork), `job` is small and names what to compute.  Results come back in job order.
+workers fork; on Dask: scattered to every worker), `job` is small and names what to compute.
+Results come back in job order.  Where the jobs run is the parameters' `compute` section
+(common/compute.py): these local processes by default, or a Dask cluster.
 
 Each worker pins torch and BLAS to one thread: on small matrices one thread per process is
 faster than several threads in one process, and results do not depend on thread count.
@@ -20,6 +22,9 @@ from contextlib import contextmanager, nullcontext
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterable
 
+from threadpoolctl import threadpool_limits
+
+from . import compute
 from .progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -50,6 +55,8 @@ def _init_worker() -> None:
     _die_with_parent()
     for var in _THREAD_VARS:
         os.environ[var] = "1"
+    # The BLAS libraries the parent loaded (numpy's, scipy's) keep the thread count they started with.
+    threadpool_limits(limits=1)
     # Only a torch the parent already imported needs pinning: one imported later in the worker starts
     # with OMP_NUM_THREADS=1, and importing it here would cost seconds per worker in cubes that never use it.
     torch = sys.modules.get("torch")
@@ -59,16 +66,18 @@ def _init_worker() -> None:
 
 @contextmanager
 def _single_thread():
-    """One torch thread for in-process work too (faster on small matrices, same numbers).  Only a torch
-    already imported needs it: importing it here would cost seconds in cubes that never use it."""
+    """One BLAS and one torch thread for in-process work too (faster on small matrices, same numbers).  Only a
+    torch already imported needs pinning: importing it here would cost seconds in cubes that never use it."""
     torch = sys.modules.get("torch")
     if torch is None:
-        yield
+        with threadpool_limits(limits=1):
+            yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -101,6 +110,8 @@ def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], worke
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
+    if compute.active().uses_dask and jobs:
+        return list(tracked(compute.dask_map(function, jobs, shared, n), progress, len(jobs)))
     if n <= 1:
         with _single_thread():
             return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]

@@ -260,8 +260,8 @@ def check_purchase(counts, market: Market, method: str) -> list[int]:
 # ------------------------------------------------------------------ the task
 
 def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
-    market, spec, parameters_file = job
-    strategy = make_strategy(spec, config.load(parameters_file))
+    market, spec, params = job   # the parameters themselves: a Dask worker may not see the file
+    strategy = make_strategy(spec, params)
     started = time.perf_counter()
     counts = strategy.purchase(markets[market])
     return check_purchase(counts, markets[market], strategy.name), time.perf_counter() - started
@@ -279,7 +279,7 @@ def _create_baselines(params, parameters_file: Path, market_folder: Path, out: F
     specs, methods = listed_methods(params, make_strategy)
     names = [m.name for m in methods]
     markets = {market: load_market(Path(market_folder), market) for market in params.get("data.markets")}
-    jobs = [(market, spec, str(parameters_file)) for market in markets for spec in specs]
+    jobs = [(market, spec, params) for market in markets for spec in specs]
     outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=markets)
     written, timing = [], {}
     for (market, spec, _), (counts, seconds) in zip(jobs, outputs):

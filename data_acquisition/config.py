@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema,
-                               methods, official_source, source_choice)
+from common.parameters import (COMPAT, COMPUTE, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters,
+                               Schema, methods, official_source, source_choice)
 
 from .data import MARKETS
 
@@ -30,6 +30,7 @@ SCHEMA = Schema({
         "trials": Optional(Integer(5, minimum=1, maximum=1000)),   # null: 5 (Dynabench seeds), 10 in compat
         "workers": WORKERS,
     },
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

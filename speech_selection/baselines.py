@@ -256,9 +256,8 @@ def check_selection(selection: dict, pool: Pool, budget: int, method: str) -> di
 # ------------------------------------------------------------------ the task
 
 def _run(pools: dict[str, Pool], job: tuple) -> tuple[dict, float]:
-    """Unit of work: one method's selection for one language and budget."""
-    lang, budget, spec, parameters_file = job
-    selector = make_selector(spec, config.load(parameters_file))
+    lang, budget, spec, params = job   # the parameters themselves: a Dask worker may not see the file
+    selector = make_selector(spec, params)
     started = time.perf_counter()
     # One BLAS/OpenMP thread: the methods' fits then give the same selections on any number of cores.
     with threadpool_limits(limits=1):
@@ -297,7 +296,7 @@ def _create_baselines(params, parameters_file: Path, data_folder: Path, out: Fil
     workers = params.get("baselines.workers")
     if any(isinstance(m, (CleanlabSelection, BalancedPrototypes)) for m in methods):
         share_out_of_sample(pools, params.get("baselines.cv_folds"), params.get("seed"), workers)
-    jobs = [(lang, budget, spec, str(parameters_file))
+    jobs = [(lang, budget, spec, params)
             for lang in pools for budget in params.get("budgets") for spec in specs]
     # The slowest jobs first, so that the last ones to finish are short.
     order = sorted(range(len(jobs)), key=lambda i: not isinstance(methods[specs.index(jobs[i][2])],

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, SEED, WORKERS, Choice, Integer, ListOf, Number, Parameters, Schema, methods,
-                               official_source, source_choice)
+from common.parameters import (COMPAT, COMPUTE, SEED, WORKERS, Choice, Integer, ListOf, Number, Parameters, Schema,
+                               methods, official_source, source_choice)
 
 from .data import BUDGETS, LANGUAGES
 from .model import SEEDS
@@ -31,6 +31,7 @@ SCHEMA = Schema({
         "seeds": ListOf(Integer(0, minimum=0, maximum=2**32 - 1), list(SEEDS), max_items=1000),
         "workers": WORKERS,
     },
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

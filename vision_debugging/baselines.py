@@ -240,8 +240,7 @@ def check_ranking(order, n: int, method: str) -> np.ndarray:
 # ------------------------------------------------------------------ the task
 
 def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, float]:
-    data_id, spec, parameters_file = job
-    params = config.load(parameters_file)
+    data_id, spec, params = job   # the parameters themselves: a Dask worker may not see the file
     appraiser = make_appraiser(spec, params)
     task = tasks[data_id]
     started = time.perf_counter()
@@ -266,7 +265,7 @@ def _create_baselines(params, parameters_file: Path, embedding_folder: Path, out
     for data_id in params.get("data.tasks"):
         files = task_files(embedding_folder, Path("-"), data_id, params.get("data.noise_level"), sizes)
         tasks[data_id] = load_task(files, sizes, test=False, groundtruth=False)
-    jobs = [(data_id, spec, str(parameters_file)) for data_id in tasks for spec in specs]
+    jobs = [(data_id, spec, params) for data_id in tasks for spec in specs]
     outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines", shared=tasks)
     written = []
     for (data_id, spec, _), name, (order, seconds) in zip(jobs, names * len(tasks), outputs):

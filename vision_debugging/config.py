@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name, Number, Parameters, Schema,
-                               methods, official_source, source_choice)
+from common.parameters import (COMPAT, COMPUTE, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name, Number,
+                               Parameters, Schema, methods, official_source, source_choice)
 
 from .data import OFFICIAL_TASKS, sizes_for
 
@@ -38,6 +38,7 @@ SCHEMA = Schema({
         "device": Choice("auto", ["auto", "cpu", "cuda"]),
         "workers": WORKERS,
     },
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, SEED, Integer, ListOf, Name, Number, Parameters, Schema, methods,
-                               official_source, source_choice)
+from common.parameters import (COMPAT, COMPUTE, SEED, WORKERS, Integer, ListOf, Name, Number, Parameters, Schema,
+                               methods, official_source, source_choice)
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
 # Concept names become file names (<Concept>.csv, alpha_test_set_<Concept>_256.parquet).
@@ -38,7 +38,9 @@ SCHEMA = Schema({
     },
     "evaluate": {
         "compat": COMPAT,                                           # true: the original main.py
+        "workers": WORKERS,                                         # processes for the fits (one per file)
     },
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

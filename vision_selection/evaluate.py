@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from common import summary as leaderboard
+from common.parallel import parallel_map
 from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 from common.untrusted.timing import read_seconds
@@ -26,6 +27,15 @@ METRICS = ("f1", "accuracy", "precision", "recall")
 SCORE = leaderboard.Score("f1", "F1 of the positive class of the frozen logistic regression", "higher")
 TITLE = "Vision selection: labelled training images per concept"
 EXTRAS = (("mean_accuracy", "mean accuracy"), ("mean_precision", "mean precision"), ("mean_recall", "mean recall"))
+
+
+def _fit(shared: dict, job: tuple[np.ndarray, list, str, bool]) -> dict:
+    """One unit of work: fit the frozen model on one file's training set, score it on its concept's test set."""
+    rows, labels, concept, compat = job
+    test, train_x = shared["tests"][concept], shared["x"][rows]
+    if compat:   # the original's string labels and pos_label='1'
+        return scores(test.y.astype(str), fit_predict(train_x, np.array(labels), test.x), positive="1")
+    return scores(test.y, fit_predict(train_x, np.array(labels, dtype=np.int64), test.x))
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
@@ -59,15 +69,13 @@ def _evaluate(params, data_folder: Path, submission_folder: Path, out: Publicati
     load_seconds = time.perf_counter() - started
 
     tests = {c: read_test_set(lay.test_set(c)) for c in sorted({s.concept for s in submissions})}
-    rows = []
+    jobs = [(np.array([row_of[image] for image in sel.ids], dtype=np.int64), list(sel.labels), sub.concept, compat)
+            for sub, sel in zip(submissions, selections)]
     started = time.perf_counter()
-    for sub, sel in zip(submissions, selections):
-        test = tests[sub.concept]
-        train_x = x[[row_of[image] for image in sel.ids]]
-        if compat:   # the original's string labels and pos_label='1'
-            result = scores(test.y.astype(str), fit_predict(train_x, np.array(sel.labels), test.x), positive="1")
-        else:
-            result = scores(test.y, fit_predict(train_x, np.array(sel.labels, dtype=np.int64), test.x))
+    results = parallel_map(_fit, jobs, params.get("evaluate.workers"), progress="fitting",
+                           shared={"x": x, "tests": tests})
+    rows = []
+    for sub, sel, result in zip(submissions, selections, results):
         positives = sum(1 for label in sel.labels if str(label) == "1")
         rows.append({"method": sub.method, "concept": sub.concept, **result, "rows": len(sel.ids),
                      "positives": positives, "file": sub.path.name})
