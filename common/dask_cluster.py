@@ -154,7 +154,9 @@ class Aligned:
     def __init__(self, value: Any):
         self.value = value
 
-    def __reduce__(self):
+    def __reduce_ex__(self, protocol: int):
+        if protocol < 5:   # some of Dask's messages pickle with protocol 4: the buffers go in-band, copied anyway
+            return _rebuild, (pickle.dumps(self.value, protocol=5),)
         buffers: list[pickle.PickleBuffer] = []
         head = pickle.dumps(self.value, protocol=5, buffer_callback=buffers.append)
         return _rebuild, (head, *buffers)

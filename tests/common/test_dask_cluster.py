@@ -16,6 +16,7 @@ from common import compute
 from common.entrypoint import run_guarded
 from common.errors import DataPerfError, ValidationError
 from common.parallel import parallel_map
+from common.results import current
 
 from support import compute_jobs
 from support.dask_cluster import LOOPBACK, start_cluster
@@ -201,6 +202,7 @@ def comparable(folder: Path) -> dict:
             return [clean(v) for v in value]
         return value
     files = {}
+    folder = current(folder)   # the run in view (results/runs/<stamp>)
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             key = str(path.relative_to(folder))
