@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from common import compute  # noqa: E402
+from common.results import current  # noqa: E402
 from support.dask_cluster import start_cluster  # noqa: E402
 
 
@@ -79,6 +80,7 @@ def comparable(folder: Path) -> dict:
             return {k: clean(v) for k, v in value.items()
                     if k not in ("created_utc", "compute", "seconds") and not k.endswith("_seconds")}
         return [clean(v) for v in value] if isinstance(value, list) else value
+    folder = current(folder)   # the run just published (results/runs/<stamp>)
     return {str(p.relative_to(folder)): clean(json.loads(p.read_text())) if p.suffix == ".json" else p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
