@@ -38,7 +38,7 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
         return files
     if cube == "data_acquisition":
         markets = params.get("data", {}).get("markets", [0, 1, 2, 3, 4])
-        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_spend.png",
+        files = [ws / "results" / "summary.json", ws / "plots" / "accuracy_vs_rows.png",
                  ws / "plots" / "spend_per_seller.png"]
         for k in markets:
             files += [ws / "results" / f"{k}_evaluation.json", ws / "marketinfo" / str(k) / "price" / "budget.txt",
@@ -47,16 +47,48 @@ def expected_files(cube: str, ws: Path) -> list[Path]:
     raise SystemExit(f"check_outputs: unknown cube {cube}")
 
 
+# The Croissant file(s) every download writes (the images write them without mlcroissant).
+CROISSANT_FOLDERS = {"vision_debugging": ["embeddings", "data"], "speech_selection": ["data"],
+                     "vision_selection": ["data"], "data_acquisition": ["marketinfo", "features"]}
+
+
+def croissant_problems(cube: str, ws: Path) -> list[str]:
+    """Each Croissant file is there and mlcroissant (installed on the host by `make setup`) finds no error in it."""
+    import mlcroissant as mlc
+
+    problems = []
+    for folder in CROISSANT_FOLDERS[cube]:
+        path = ws / folder / "croissant.json"
+        if not path.is_file():
+            problems.append(f"missing {path}")
+            continue
+        try:
+            mlc.Dataset(jsonld=str(path))
+        except mlc.ValidationError as exc:
+            problems.append(f"{path}: {exc}")
+    return problems
+
+
 def main() -> None:
     cube, ws, uid = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     problems = [f"missing {p}" for p in expected_files(cube, ws) if not p.is_file()]
+    problems += croissant_problems(cube, ws)
     problems += [f"{p} is owned by uid {p.stat().st_uid}, not {uid}"
                  for p in ws.rglob("*") if p.stat().st_uid != uid]
     if problems:
         raise SystemExit("\n".join(problems))
     summary = json.loads((ws / "results" / "summary.json").read_text())
-    for method, s in summary["methods"].items():
-        print(f"   {cube} {method:<20} mean score {s['mean']:.4f} over {s.get('tasks', s.get('files'))} tasks/files")
+    if summary.get("schema") != "dataperf-summary/1" or not summary["ranking"]:
+        raise SystemExit(f"{ws / 'results' / 'summary.json'}: not a summary with scored methods")
+    container = summary["run"].get("container") or {}
+    if not str(container.get("image_id") or "").startswith("sha256:"):
+        raise SystemExit(f"the run record does not name the image it ran in: {container}")
+    score = summary["score"]
+    for method in summary["ranking"]:
+        s = summary["methods"][method]
+        print(f"   {cube} {s['rank']:>2} {method:<20} {score['name']} {s['mean']:.4f} "
+              f"[{s['ci95_low']:.4f}, {s['ci95_high']:.4f}] over {s['n']} {summary['group_by']}s")
+    print(f"   {cube} ran in {container['image']} ({container['image_id'][:19]}...)")
 
 
 if __name__ == "__main__":

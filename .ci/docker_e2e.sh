@@ -14,16 +14,9 @@ CI_USER=${CI_USER:-dataperf-ci}
 step() { echo "== $* ($(date +%H:%M:%S))"; }
 fail() { echo "docker_e2e: FAILED: $*" >&2; exit 1; }
 
-step "docker engine"
-bash .ci/docker_engine.sh
-step "base image"
-bash .ci/base_image.sh
-step "wheelhouse"
-python3 - >docker/requirements.txt <<'PY'
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-bash .ci/wheelhouse.sh docker/requirements.txt docker/wheels
+step "engine, base image, wheelhouse and images: make images-offline"
+# The README's offline set-up, the same script: engine, Debian base image, wheelhouse, then the cube images.
+bash .ci/images.sh --offline "${CUBES[@]}"
 step "mlcube"
 # Outside the checkout: the unprivileged user must be able to run it wherever the clone lives.
 eval "$(bash .ci/mlcube_env.sh /tmp/dataperf-ci-mlcube)"
@@ -46,14 +39,21 @@ as_user() {
   cd "$ROOT"
   return $code
 }
-containers_before=$(docker ps -aq | wc -l)
+# Containers of the cube images only: the engine may be shared with other work running containers of its own.
+cube_containers() {
+  local cube
+  for cube in "${CUBES[@]}"; do
+    docker ps -aq --filter "ancestor=$(sed -n 's/^  image: *//p' "$cube/mlcube.yaml" | head -n 1)"
+  done | sort -u | wc -l
+}
+containers_before=$(cube_containers)
 
 for cube in "${CUBES[@]}"; do
   ws="$WORK/$cube"
   as_user mkdir -p "$ws"
   as_user cp "$WORK/src/.ci/small/$cube.yaml" "$ws/parameters.yaml"
   step "$cube: mlcube run --task=download,create_baselines,evaluate,plot"
-  # build_strategy=always: an image left by an earlier run must not stand in for this code.
+  # build_strategy=always: mlcube's own build (the DATAPERF_* variables) must work too; cached, so quick.
   as_user mlcube run --mlcube="$WORK/src/$cube" --workspace="$ws" --platform=docker --network=none \
     -Pdocker.build_strategy=always --task=download,create_baselines,evaluate,plot || fail "$cube: mlcube run exited $?"
   .venv/bin/python .ci/check_outputs.py "$cube" "$ws" "$uid" || fail "$cube: outputs"
@@ -70,8 +70,21 @@ for cube in "${CUBES[@]}"; do
   grep -q "error:" "$WORK/fail.log" || { cat "$WORK/fail.log"; fail "$cube: no clear error message"; }
   ! grep -q "Traceback" "$WORK/fail.log" || { cat "$WORK/fail.log"; fail "$cube: traceback on bad input"; }
   echo "   mlcube exited $code with: $(grep 'error:' "$WORK/fail.log" | head -1)"
+  # The refused method is recorded for the report, and the other methods are still scored.
+  .venv/bin/python - "$ws/results/summary.json" <<'PY' || fail "$cube: the refusal is not in summary.json"
+import json, sys
+summary = json.load(open(sys.argv[1]))
+assert summary["refused"] and {r["method"] for r in summary["refused"]} == {"broken"}, summary["refused"]
+assert summary["ranking"] and "broken" not in summary["methods"], summary["ranking"]
+print(f"   refused: {len(summary['refused'])} problem(s) of method 'broken'; still scored: {len(summary['ranking'])}")
+PY
 done
 
-[[ $(docker ps -aq | wc -l) -eq $containers_before ]] || fail "containers were left behind (no --rm?)"
+[[ $(cube_containers) -eq $containers_before ]] || fail "containers were left behind (no --rm?)"
+step "the suite report of the Docker runs"
+.venv/bin/dataperf report --workspace-root "$WORK" --output "$WORK/report.html" >"$WORK/report.log" \
+  || { cat "$WORK/report.log"; fail "dataperf report"; }
+[[ $(grep -c 'image <code>dataperf/' "$WORK/report.html") -eq ${#CUBES[@]} ]] \
+  || fail "the report does not name the image of every cube's run"
 rm -rf "$WORK"
 step "docker end-to-end passed"

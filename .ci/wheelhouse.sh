@@ -5,6 +5,8 @@
 # `pip install --no-index --find-links DIR .`).
 #
 #   .ci/wheelhouse.sh REQUIREMENTS_FILE [OUTDIR] [EXTRA_REQUIREMENT...]
+#     REQUIREMENTS_FILE: a requirements file, or a pyproject.toml (its [project] dependencies:
+#       `.ci/wheelhouse.sh pyproject.toml` is what the cube images need).
 #     OUTDIR defaults to docker/wheels (relative to the repository root).
 #     EXTRA_REQUIREMENT: more specs to include, e.g. 'hatchling>=1.20'.
 #
@@ -25,7 +27,7 @@
 set -euo pipefail
 
 die() { echo "wheelhouse.sh: ERROR: $*" >&2; exit 1; }
-usage() { sed -n '2,24p' "$0"; }
+usage() { sed -n '2,26p' "$0"; }
 
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
@@ -50,14 +52,22 @@ for ((v = GLIBC_MAX; v >= 5; v--)); do PLATFORM_ARGS+=(--platform "manylinux_2_$
 PLATFORM_ARGS+=(--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64)
 TARGET_ARGS=(--only-binary=:all: "${PLATFORM_ARGS[@]}" --python-version "$PYVER"
              --implementation cp --abi "$ABI")
-SPECS=(-r "$REQ" setuptools wheel "${EXTRA[@]}")
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 [[ -f "$OUT/.gitignore" ]] || printf '*\n' >"$OUT/.gitignore"
 
 log=$(mktemp /tmp/wheelhouse.XXXXXX.log)
-trap 'rm -f "$log"' EXIT
+REQ_TMP=$(mktemp /tmp/wheelhouse-requirements.XXXXXX.txt)
+trap 'rm -f "$log" "$REQ_TMP"' EXIT
+
+# A pyproject.toml stands for its [project] dependencies (the same list the Dockerfiles install).
+if [[ $REQ == *.toml ]]; then
+  "$PY" -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' \
+    "$REQ" >"$REQ_TMP" || die "cannot read [project] dependencies from $REQ (needs Python >= 3.11)"
+  REQ=$REQ_TMP
+fi
+SPECS=(-r "$REQ" setuptools wheel "${EXTRA[@]}")
 
 # Completeness check: resolve offline against OUTDIR only. PIP_CONFIG_FILE=/dev/null
 # and unsetting PIP_* keep the machine's find-links/extra indexes out of the check.

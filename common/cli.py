@@ -1,7 +1,9 @@
 """`dataperf`: run cubes locally, or one task with explicit paths.
 
-    dataperf demo                                   every task of every cube on the embedded data
+    dataperf demo                                   every task of every cube on the embedded data, then the report
+    dataperf report                                 one HTML page from whatever cubes have results
     dataperf run vision_debugging --task=evaluate   tasks of one cube in its workspace
+    dataperf run vision_debugging data.scale=0.5 submission_folder=/my/files   overrides: parameters or paths
     dataperf vision_debugging evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
     dataperf closed vision_debugging --image IMG --workspace WS   closed division: run and score participant images
     dataperf closed-seed                            a secret round seed (data.seed) for a closed round
@@ -14,7 +16,16 @@ import click
 
 from .cubes import CUBES, TASK_ORDER, cube_module
 from .entrypoint import run_guarded
+from .errors import ValidationError
 from .local import run_tasks
+from .parameters import COMMAND_LINE
+from .report import combined_table, write_report
+from .untrusted.files import excerpt
+
+# What the demo changes in a cube's parameters (command-line overrides, the workspace's file is left as it is), so
+# that it shows every task at the default data sizes in minutes: vision_debugging stops each curve at its target
+# (the same scores; `dataperf run` draws full curves).
+DEMO_OVERRIDES = {"vision_debugging": {"evaluate.score_only": "true"}}
 
 
 class DataPerfGroup(click.Group):
@@ -39,9 +50,16 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise click.BadParameter(f"'{item}': task parameter overrides are written name=value")
+            raise ValidationError(COMMAND_LINE, f"override {excerpt(item)}",
+                                  "overrides are written name=value (a task path or a parameters.yaml key)")
+        if name in overrides:
+            raise ValidationError(COMMAND_LINE, f"override {excerpt(name)}", "given twice")
         overrides[name] = value
     return overrides
+
+
+def _run(cube: str, tasks: list[str], workspace: Path | None, overrides: tuple[str, ...]) -> Path:
+    return run_tasks(cube, tasks, workspace, _parse_overrides(overrides))
 
 
 @main.command()
@@ -52,20 +70,42 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, str]:
               help="workspace folder (default: the cube's own workspace/)")
 @click.argument("overrides", nargs=-1)
 def run(cube, tasks, workspace, overrides):
-    """Run tasks of CUBE locally; paths as in its mlcube.yaml, overridable as name=value."""
-    run_guarded(run_tasks, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace,
-                overrides=_parse_overrides(overrides))
+    """Run tasks of CUBE locally; paths as in its mlcube.yaml.  Overrides name=value: a task path
+    (submission_folder=/my/files) or a parameters.yaml key (data.scale=0.5, evaluate.workers=2)."""
+    run_guarded(_run, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace, overrides=overrides)
 
 
 @main.command()
 @click.option("--workspace-root", type=click.Path(path_type=Path), default=None,
               help="put each cube's workspace under this folder instead of the cube's own")
 def demo(workspace_root):
-    """Every task of every cube on the embedded data; prints the scores and where the plots are."""
+    """Every task of every cube on the embedded data; ends with the suite report and one table of all cubes."""
     for cube in CUBES:
         workspace = workspace_root / cube if workspace_root else None
-        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides={})
+        overrides = DEMO_OVERRIDES.get(cube, {})
+        if overrides:
+            click.echo(f"demo: {cube} with " + ", ".join(f"{k}={v}" for k, v in overrides.items()), err=True)
+        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides=overrides)
         click.echo(f"{cube}: results in {done / 'results'}, plots in {done / 'plots'}")
+    _report(workspace_root, None)
+
+
+@main.command()
+@click.option("--workspace-root", type=click.Path(path_type=Path), default=None,
+              help="read each cube's workspace under this folder (as `demo --workspace-root` writes them) "
+                   "instead of the cube's own")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="where to write the page (default: dataperf_report.html in the workspace root, else here)")
+def report(workspace_root, output):
+    """One self-contained HTML page (leaderboards, breakdowns, figures, run records) from the cubes' results."""
+    _report(workspace_root, output)
+
+
+def _report(workspace_root, output) -> None:
+    path, reports = run_guarded(write_report, workspace_root=workspace_root, output=output)
+    click.echo("")
+    click.echo(combined_table(reports))
+    click.echo(f"\nreport: {path.resolve()}")
 
 
 @main.command()

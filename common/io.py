@@ -1,4 +1,8 @@
-"""Reading and writing the suite's files: atomic writes, earlier results kept, hashes."""
+"""Reading and writing the suite's files: atomic writes (temporary files of killed writers cleaned up), hashes.
+
+Result sets (evaluate, plot) and submissions (create_baselines) are published as a whole by common.results; the
+writers here handle one file at a time.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .errors import DataPerfError, ValidationError
+from .errors import DataPerfError, ValidationError, display_path
 
 ARCHIVE_DIR = "previous"
 
@@ -42,20 +46,53 @@ def _archive(path: Path) -> Path:
     return target
 
 
+def _stale_temporaries(path: Path) -> list[Path]:
+    """Temporary files of earlier writes of `path` whose writer is gone (killed between write and rename):
+    named .<name>.<pid>.<random>.tmp, stale when that process no longer runs, or an hour after it started."""
+    stale = []
+    for candidate in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = candidate.name[len(path.name) + 2:].split(".", 1)[0]
+        try:
+            old = time.time() - candidate.lstat().st_mtime > 3600
+        except OSError:
+            continue
+        if old or not pid.isdigit() or not _running(int(pid)):
+            stale.append(candidate)
+    return stale
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # exists, another user's
+        return True
+    return True
+
+
 def write_bytes_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> Path:
     """Write via a temporary file in the same folder and rename it into place.
 
-    A reader never sees a half-written file.  When the file exists with other content and
-    keep_previous is set, the old version is moved to previous/<stamp>/ first.
+    A reader never sees a half-written file; temporary files left by a killed earlier write are removed.  When the
+    file exists with other content and keep_previous is set, the old version is moved to previous/<stamp>/ first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in _stale_temporaries(path):
+        stale.unlink(missing_ok=True)
     if path.exists():
         if path.read_bytes() == data:
             return path
         if keep_previous:
             _archive(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -89,8 +126,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def json_text(data: Any) -> str:
+    """The suite's JSON: plain values, one-space indent, no NaN or infinity (refused: not valid JSON)."""
+    return json.dumps(_plain(data), indent=1, allow_nan=False) + "\n"
+
+
 def write_json(path: str | Path, data: Any, keep_previous: bool = True) -> Path:
-    return write_text(path, json.dumps(_plain(data), indent=1, allow_nan=False) + "\n", keep_previous)
+    return write_text(path, json_text(data), keep_previous)
 
 
 def write_yaml(path: str | Path, data: Any, keep_previous: bool = True) -> Path:
@@ -112,7 +154,8 @@ def read_yaml(path: str | Path) -> Any:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (same documents, about 10x faster on the 40k-id lists of speech).
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ValidationError(path, None, f"not valid YAML ({exc})") from None
 
@@ -140,13 +183,15 @@ def read_parquet(path: str | Path, columns: list[str]) -> pa.Table:
     if not path.is_file():
         raise ValidationError(path, None, "file not found")
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:
+            names = parquet.schema_arrow.names
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ValidationError(path, f"columns {missing}", f"required columns missing (has {names})")
+            # Only the columns asked for are decoded.
+            return parquet.read(columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", f"required columns missing (has {table.column_names})")
-    return table.select(columns)
 
 
 def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32) -> np.ndarray:
@@ -184,5 +229,5 @@ def copy_if_missing(source: Path, target: Path) -> bool:
 def require_dir(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_dir():
-        raise DataPerfError(f"{path}: {what} folder not found")
+        raise DataPerfError(f"{display_path(path)}: {what} folder not found")
     return path

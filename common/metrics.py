@@ -8,10 +8,12 @@ import numpy as np
 from scipy import stats
 
 
-def summarize(values: Iterable[float]) -> dict:
+def summarize(values: Iterable[float], bounds: tuple[float, float] | None = None) -> dict:
     """Mean, sample standard deviation and the two-sided 95% Student-t interval of the mean.
 
-    With a single value the spread is 0 and the interval collapses to the value.
+    With a single value the spread is 0 and the interval collapses to the value.  `bounds` is the metric's
+    range (an F1 lies in [0, 1]): the interval is clipped to it, since the t interval is symmetric and would
+    otherwise claim values the metric cannot take (a mean F1 of 0.99 over 3 concepts reaches past 1).
     """
     x = np.asarray(list(values), dtype=float)
     if x.size == 0:
@@ -21,4 +23,7 @@ def summarize(values: Iterable[float]) -> dict:
         return {"n": 1, "mean": mean, "std": 0.0, "ci95_low": mean, "ci95_high": mean}
     std = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.975, df=x.size - 1)) * std / math.sqrt(x.size)
-    return {"n": int(x.size), "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"n": int(x.size), "mean": mean, "std": std, "ci95_low": low, "ci95_high": high}

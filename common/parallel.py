@@ -2,28 +2,61 @@
 
 The unit of work is a call `function(shared, job)`: `shared` holds the large read-only inputs
 (embeddings, evaluation sets, seller rows) and reaches each worker once (here: inherited when the
-workers fork), `job` is small and names what to compute.  Results come back in job order.
+workers fork; on Dask: scattered to every worker), `job` is small and names what to compute.
+Results come back in job order.  Where the jobs run is the parameters' `compute` section
+(common/compute.py): these local processes by default, or a Dask cluster.
 
 Each worker pins torch and BLAS to one thread: on small matrices one thread per process is
 faster than several threads in one process, and results do not depend on thread count.
 """
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
+import signal
 import sys
-from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterable
 
-from tqdm import tqdm
+from threadpoolctl import threadpool_limits
+
+from . import compute
+from .progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive its parent (a killed evaluate once left workers computing for 23 minutes): on
+    Linux the kernel kills it when the parent dies (PR_SET_PDEATHSIG), elsewhere a thread watches the parent."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+        linux = sys.platform.startswith("linux")
+    except (AttributeError, OSError):
+        linux = False
+    if os.getppid() != parent.pid:   # the parent died before the line above took effect
+        os._exit(1)
+    if not linux:
+        def watch() -> None:
+            while os.getppid() == parent.pid:
+                time.sleep(1)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
+
+
 def _init_worker() -> None:
+    _die_with_parent()
     for var in _THREAD_VARS:
         os.environ[var] = "1"
+    # The BLAS libraries the parent loaded (numpy's, scipy's) keep the thread count they started with.
+    threadpool_limits(limits=1)
     # Only a torch the parent already imported needs pinning: one imported later in the worker starts
     # with OMP_NUM_THREADS=1, and importing it here would cost seconds per worker in cubes that never use it.
     torch = sys.modules.get("torch")
@@ -33,16 +66,18 @@ def _init_worker() -> None:
 
 @contextmanager
 def _single_thread():
-    """One torch thread for in-process work too (faster on small matrices, same numbers)."""
-    try:
-        import torch
-    except ImportError:
-        yield
+    """One BLAS and one torch thread for in-process work too (faster on small matrices, same numbers).  Only a
+    torch already imported needs pinning: importing it here would cost seconds in cubes that never use it."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        with threadpool_limits(limits=1):
+            yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -64,22 +99,44 @@ def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
 
 
 def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
-                 progress: str | None = None, shared: Any = None) -> list:
+                 progress: str | Progress | None = None, shared: Any = None) -> list:
     """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
-    names a progress bar shown on a terminal (not in logs).
+    names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
+    in logs, also while one long job runs), or is a Progress that several calls share; None
+    reports nothing.
     """
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
-    bar = dict(total=len(jobs), desc=progress, disable=None if progress else True, leave=False)
+    if compute.active().uses_dask and jobs:
+        return list(tracked(compute.dask_map(function, jobs, shared, n), progress, len(jobs)))
     if n <= 1:
         with _single_thread():
-            return [function(shared, job) for job in tqdm(jobs, **bar)]
+            return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]
     _SHARED = shared
     try:
-        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
-            return list(tqdm(pool.map(partial(_call_with_shared, function), jobs), **bar))
+        with Progress(progress, len(jobs)) if isinstance(progress, str) else nullcontext(progress) as report, \
+                ProcessPoolExecutor(max_workers=n, initializer=_init_worker) as pool:
+            futures = [pool.submit(_call_with_shared, function, job) for job in jobs]
+            try:
+                return [_result(future, report) for future in futures]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _SHARED = None
+
+
+def _result(future: Future, progress: Progress | None) -> Any:
+    """The job's result; while waiting, a progress line now and then."""
+    while True:
+        try:
+            result = future.result(timeout=None if progress is None else max(progress.interval, 0.1))
+        except TimeoutError:
+            progress.heartbeat()
+            continue
+        if progress is not None:
+            progress.update()
+        return result

@@ -1,4 +1,4 @@
-"""Plot helpers: a headless backend, one house style, PNGs written atomically."""
+"""Plot helpers: a headless backend, one house style, legends outside the data, PNGs written atomically."""
 from __future__ import annotations
 
 import io
@@ -8,24 +8,27 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.lines import Line2D  # noqa: E402
 
-from .errors import DataPerfError  # noqa: E402
+from .errors import DataPerfError, display_path  # noqa: E402
 from .io import read_json, write_bytes_atomic  # noqa: E402
+from .summary import read as read_summary  # noqa: E402
 
-STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11,
-         "axes.spines.top": False, "axes.spines.right": False}
+# Fonts stay at 9 pt or more: the figures are read at their default size (100 dpi), in the report too.
+STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11, "legend.fontsize": 10,
+         "xtick.labelsize": 10, "ytick.labelsize": 10, "axes.spines.top": False, "axes.spines.right": False}
 
 
-def figure(width: float = 8, height: float = 6):
+def figure(width: float = 8, height: float = 6, rows: int = 1, columns: int = 1, **subplots):
+    """A figure with constrained layout, so that legends placed outside the axes get their own room."""
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(width, height))
+        fig, ax = plt.subplots(rows, columns, figsize=(width, height), layout="constrained", **subplots)
     return fig, ax
 
 
 def save_png(fig, path: str | Path) -> Path:
     buffer = io.BytesIO()
     with plt.rc_context(STYLE):
-        fig.tight_layout()
         fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return write_bytes_atomic(path, buffer.getvalue(), keep_previous=False)
@@ -36,11 +39,37 @@ def markers(n: int) -> list[str]:
     return [base[i % len(base)] for i in range(n)]
 
 
+def colours(names: list[str]) -> dict[str, str]:
+    """One colour per name, in the given order (methods keep their colour across a cube's figures)."""
+    return {name: f"C{i % 10}" for i, name in enumerate(names)}
+
+
+def legend_outside(fig, handles: list, labels: list[str], title: str | None = None, where: str = "right upper"):
+    """A legend in the figure margin, never over the data; `where`: 'right upper', 'right lower', 'lower center'."""
+    with plt.rc_context(STYLE):
+        return fig.legend(handles, labels, title=title, loc=f"outside {where}", frameon=False,
+                          ncols=1 if where.startswith("right") else min(len(labels), 4))
+
+
+def marker_handle(marker: str = "o", colour: str = "grey") -> Line2D:
+    return Line2D([], [], marker=marker, color=colour, linestyle="none", markersize=8)
+
+
+def read_scored(results_folder: str | Path) -> dict:
+    """summary.json of the evaluate task, which every plot starts from; refused when no method was scored."""
+    path = Path(results_folder) / "summary.json"
+    summary = read_summary(path)
+    if not summary["ranking"]:
+        raise DataPerfError(f"{path}: no method was scored (every submission was refused, see 'refused' there); "
+                            "nothing to plot")
+    return summary
+
+
 def read_results(path: str | Path) -> dict:
-    """A results file of the evaluate task, which the plot task needs."""
+    """A detail file of the evaluate task (e.g. one task's <id>_evaluation.json)."""
     path = Path(path)
     if not path.is_file():
-        raise DataPerfError(f"{path}: not found; run the evaluate task first")
+        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
     return read_json(path)
 
 

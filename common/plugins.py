@@ -7,6 +7,7 @@ from abc import ABC
 from pathlib import Path
 
 from .errors import DataPerfError, ValidationError
+from .untrusted.files import excerpt, folder_entries
 
 METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ARCHIVE_FOLDER = "previous"    # where common.io keeps earlier results: never a method
@@ -43,30 +44,42 @@ def check_method_name(method: str, where=None) -> None:
 
 
 def _bad_method_name(method: str, where) -> ValidationError:
-    return ValidationError(where, f"method name '{method}'",
+    return ValidationError(where, f"method name {excerpt(method)}",
                            "must start with a letter or digit and use only letters, digits, '_', '.', '-'")
+
+
+def not_a_file(path: Path) -> ValidationError:
+    """The error for a link, FIFO or device where a submission file or method folder is expected."""
+    rule = "is a symbolic link: supply the file or folder itself" if path.is_symlink() else "must be a regular file"
+    return ValidationError(path, None, rule)
 
 
 def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission",
                    check_names: bool = True) -> tuple[list[tuple[str, Path, list[Path]]], list[ValidationError]]:
     """(method, folder, files) for each place holding submission files, and the errors found: files directly in
     `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
-    method; a method whose name cannot be a file name is an error, not a group (unless check_names is off)."""
+    method; a method whose name cannot be a file name is an error, not a group (unless check_names is off).
+    Nothing is followed: a linked method folder is an error, and a link (or FIFO) named like a submission file
+    is listed like one, so that reading it (read_limited) refuses it with the file named."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")
-    places = [(loose_method, folder)] + [(p.name, p) for p in sorted(folder.iterdir())
-                                         if p.is_dir() and not p.name.startswith(".") and p.name != ARCHIVE_FOLDER]
-    groups, errors = [], []
-    for method, place in places:
-        files = sorted(p for p in place.iterdir()
-                       if p.is_file() and p.suffix in suffixes and not p.name.startswith("."))
+    top_files, top_folders, top_others = folder_entries(folder)
+    places = [(loose_method, folder, top_files + [p for p in top_others if p.suffix in suffixes])]
+    for place in top_folders:
+        if not place.name.startswith(".") and place.name != ARCHIVE_FOLDER:
+            files, _, others = folder_entries(place)
+            places.append((place.name, place, sorted(files + others)))
+    errors = [not_a_file(p) for p in top_others if not p.name.startswith(".") and p.suffix not in suffixes]
+    groups = []
+    for method, place, files in places:
+        files = [p for p in files if p.suffix in suffixes and not p.name.startswith(".")]
         if not files:
             continue
         if check_names and not METHOD_NAME.match(method):
             errors.append(_bad_method_name(method, place))
             continue
-        groups.append((method, place, files))
+        groups.append((method, place, sorted(files)))
     return groups, errors
 
 

@@ -1,7 +1,9 @@
 """The run record stored in every results file: what ran, on what, with which inputs."""
 from __future__ import annotations
 
+import os
 import platform
+import re
 import sys
 import time
 from importlib import metadata
@@ -10,6 +12,7 @@ from typing import Iterable
 
 from .io import sha256_file
 
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 PACKAGES = ("dataperf", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "torch", "cleanlab", "matplotlib")
 
 
@@ -31,6 +34,17 @@ def input_hashes(paths: Iterable[Path], relative_to: Path | None = None) -> dict
     return hashes
 
 
+def container() -> dict | None:
+    """Where the task ran when inside a cube's image: the Dockerfile sets DATAPERF_CONTAINER=1 and mlcube.yaml passes
+    the image's name and its local id (`docker image inspect`'s sha256) as DATAPERF_IMAGE / DATAPERF_IMAGE_ID.
+    None outside a container; an unknown name or id (a plain `docker run`) is recorded as null."""
+    if os.environ.get("DATAPERF_CONTAINER") != "1":
+        return None
+    image_id = os.environ.get("DATAPERF_IMAGE_ID", "").strip()
+    return {"image": os.environ.get("DATAPERF_IMAGE") or None,
+            "image_id": image_id if IMAGE_ID.match(image_id) else None}
+
+
 def run_record(task: str, parameters: dict, inputs: Iterable[Path] = (), relative_to: Path | None = None,
                **extra) -> dict:
     record = {
@@ -41,6 +55,7 @@ def run_record(task: str, parameters: dict, inputs: Iterable[Path] = (), relativ
         "packages": package_versions(),
         "parameters": parameters,
         "inputs_sha256": input_hashes(inputs, relative_to),
+        "container": container(),
     }
     record.update(extra)
     return record

@@ -29,6 +29,7 @@ from common.errors import DataPerfError
 from common.io import write_yaml
 from common.parallel import parallel_map
 from common.plugins import check_method_name, listed_methods
+from common.results import FilesPublication, publish_files
 
 from . import config
 from .algorithm import Market, Strategy, load_market, load_strategy_class
@@ -259,8 +260,8 @@ def check_purchase(counts, market: Market, method: str) -> list[int]:
 # ------------------------------------------------------------------ the task
 
 def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
-    market, spec, parameters_file = job
-    strategy = make_strategy(spec, config.load(parameters_file))
+    market, spec, params = job   # the parameters themselves: a Dask worker may not see the file
+    strategy = make_strategy(spec, params)
     started = time.perf_counter()
     counts = strategy.purchase(markets[market])
     return check_purchase(counts, markets[market], strategy.name), time.perf_counter() - started
@@ -268,20 +269,26 @@ def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
 
 def create_baselines(parameters_file: Path, market_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = _create_baselines(params, parameters_file, market_folder, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def _create_baselines(params, parameters_file: Path, market_folder: Path, out: FilesPublication) -> list[Path]:
     specs, methods = listed_methods(params, make_strategy)
     names = [m.name for m in methods]
     markets = {market: load_market(Path(market_folder), market) for market in params.get("data.markets")}
-    jobs = [(market, spec, str(parameters_file)) for market in markets for spec in specs]
+    jobs = [(market, spec, params) for market in markets for spec in specs]
     outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=markets)
     written, timing = [], {}
     for (market, spec, _), (counts, seconds) in zip(jobs, outputs):
         name = names[specs.index(spec)]
-        written.append(write_submission(Path(submission_folder), name, market, counts))
+        written.append(write_submission(out.root, name, market, counts))
         timing.setdefault(name, {})[str(market)] = seconds
         spent = float(markets[market].cost(counts) / markets[market].budget)
         print(f"create_baselines: market {market} {name:<20} {sum(counts):>7} rows, {spent:5.1%} of the budget, "
               f"{seconds:6.3f} s")
     for name, seconds in timing.items():
-        write_yaml(Path(submission_folder) / name / "timing.yaml", {"seconds": seconds})
-    print(f"submissions: {submission_folder}")
+        write_yaml(out.root / name / "timing.yaml", {"seconds": seconds})
     return written

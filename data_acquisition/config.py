@@ -1,52 +1,45 @@
-"""Parameters of the data-acquisition cube (workspace/parameters.yaml) and their defaults."""
+"""Parameters of the data-acquisition cube (workspace/parameters.yaml): their rules and defaults."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from common.closed.limits import closed_defaults
+from common.closed.limits import CLOSED
 from common.download import OFFICIAL_SOURCES
-from common.parameters import Parameters
+from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional,
+                               Parameters, Schema, methods, official_source, source_choice)
 
 from .data import MARKETS
 
-DEFAULTS = {
-    "seed": 0,
+SCHEMA = Schema({
+    "seed": SEED,
     "data": {
-        "source": "embedded",          # embedded | official
-        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
-        "markets": list(MARKETS),
-        "scale": 0.01,                 # embedded only: 1 = the official sizes (sellers of up to 30,000 rows)
-        "features": 768,               # embedded only: embedding dimension (DistilBERT: 768)
+        "source": source_choice(),
+        "seed": DATA_SEED,             # the generator's own seed (null: `seed`); secret in closed rounds
+        "markets": ListOf(Choice(0, MARKETS), list(MARKETS), max_items=len(MARKETS)),
+        "scale": Number(0.01, minimum=0.0001, maximum=1.0),   # embedded only: 1 = the official sizes
+        "features": Integer(768, minimum=1, maximum=4096),   # embedded only: embedding dimension (DistilBERT: 768)
         "official": {
-            "marketinfo": dict(OFFICIAL_SOURCES["data_acquisition"]),
-            "features": {"url": "", "sha256": ""},   # the sellers' data: not public, organisers only
+            "marketinfo": official_source(OFFICIAL_SOURCES["data_acquisition"]),
+            "features": official_source({"url": "", "sha256": ""}),   # the sellers' data: organisers only
         },
     },
     "baselines": {
-        "methods": ["uniform", "single", "equal_spend", "summary_similarity", "quality_greedy"],
-        "workers": "auto",
+        "methods": methods(["uniform", "single", "equal_spend", "summary_similarity", "quality_greedy"]),
+        "workers": WORKERS,
     },
     "evaluate": {
-        "compat": False,               # true: the organisers' repository evaluator (see README)
-        "trials": None,                # sampling draws per market: 5 (Dynabench seeds), 10 in compat
-        "workers": "auto",
+        "compat": COMPAT,                                    # true: the organisers' repository evaluator
+        "trials": Optional(Integer(5, minimum=1, maximum=1000)),   # null: 5 (Dynabench seeds), 10 in compat
+        "workers": WORKERS,
     },
-    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
-}
+    "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+})
+DEFAULTS = SCHEMA.defaults()
 
 
 def load(path: str | Path) -> Parameters:
-    params = Parameters.load(path, DEFAULTS)
-    params.get("data.source", choices=["embedded", "official"])
-    markets = params.get("data.markets")
-    if not markets or any(m not in MARKETS for m in markets) or len(set(markets)) != len(markets):
-        raise params.fail("data.markets", f"must be distinct market ids among {list(MARKETS)}")
-    params.get("data.scale", minimum=0.0001, maximum=1.0)
-    params.get("data.features", minimum=1)
-    trials = params.get("evaluate.trials")
-    if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool) or trials < 1):
-        raise params.fail("evaluate.trials", f"must be a whole number >= 1 (or null), got {trials!r}")
-    return params
+    return Parameters.load(path, SCHEMA)
 
 
 def trials(params: Parameters) -> int:

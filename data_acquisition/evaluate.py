@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from common import metrics
-from common.errors import ValidationError, ValidationErrors, raise_all
-from common.io import write_json, write_text
+from common import summary as leaderboard
+from common.errors import ValidationError, display_path, raise_all
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
+from common.untrusted.timing import read_seconds, total_seconds
 
 from . import config
 from .algorithm import read_terms
@@ -33,6 +35,9 @@ from .model import accuracy, dataperf_score
 from .submission import check_counts, find_submissions, parse_counts
 
 COMPAT_SEED = 1111
+SCORE = leaderboard.Score("accuracy", "accuracy on the buyer's data of the model trained on the purchase", "higher")
+TITLE = "Data acquisition: what to buy in a data market"
+EXTRAS = (("dataperf_score", "DataPerf score"), ("spent_fraction", "spent / budget"), ("warnings", "warnings"))
 
 
 @dataclass
@@ -144,6 +149,15 @@ def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
 def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
              results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        summary, refusals = _evaluate(params, parameters_file, market_folder, seller_folder, submission_folder, out)
+    refusals.raise_if_any()   # after what could be scored was published
+    return summary
+
+
+def _evaluate(params, parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
+              out: Publication) -> dict:
     compat = params.get("evaluate.compat")
     trials = config.trials(params)
     markets = params.get("data.markets")
@@ -151,20 +165,15 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
     needed = sorted({s.market for s in submissions})
     terms = {m: read_market_terms(Path(market_folder), m) for m in needed}
 
-    purchases, errors = [], []
-    for sub in submissions:
+    def check(sub) -> Purchase:
         t = terms[sub.market]
-        try:
-            counts = parse_counts(sub.path, compat)
-            cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, compat)
-        except ValidationError as exc:
-            errors.append(exc)
-            continue
-        except ValidationErrors as exc:
-            errors += exc.errors
-            continue
-        purchases.append(Purchase(sub.method, sub.market, sub.path, counts, cost))
-    raise_all(errors)
+        counts = parse_counts(sub.path, compat, root=Path(submission_folder))
+        cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, compat)
+        return Purchase(sub.method, sub.market, sub.path, counts, cost)
+
+    refusals = leaderboard.Refusals(submission_folder)
+    purchases = [p for _, p in refusals.screen(submissions, check, lambda s: s.method)]
+    submissions = [s for s in submissions if s.method not in refusals.methods]
 
     buyers = {m: read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data") for m in needed}
     plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
@@ -188,92 +197,59 @@ def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, su
     elapsed = time.perf_counter() - started
     print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
 
-    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs]) for p, jobs in zip(purchases, assignment)]
-    write_results(Path(results_folder), Path(parameters_file), params, rows, submissions, terms, compat, trials,
-                  fits=len(jobs), seconds=elapsed)
-    return summarize(rows)
+    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
+            for p, jobs in zip(purchases, assignment)]
+    summary = write_results(out, Path(parameters_file), params, rows, submissions, terms, compat, trials,
+                            refusals, Path(submission_folder), fits=len(jobs), seconds=elapsed)
+    return summary, refusals
 
 
-def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]]) -> dict:
+def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]],
+               compat: bool = False) -> dict:
     values = [a for a, _ in outcomes]
     warnings = sorted({w for _, w in outcomes if w})
-    mean = float(np.mean(values))
+    # compat averages the trials the way the original does (sum of a / trials), so the score is identical to
+    # the last bit; numpy's mean can differ from it there.
+    mean = float(sum(a / len(values) for a in values)) if compat else float(np.mean(values))
     budget, cost = float(terms.budget), float(purchase.cost)
     spend = [float(p * n / size) if n else 0.0 for p, n, size in zip(terms.max_prices, purchase.counts, terms.sizes)]
-    row = {"method": purchase.method, "market": purchase.market, **metrics.summarize(values),
+    row = {"method": purchase.method, "market": purchase.market, **metrics.summarize(values, (0, 1)),
            "accuracy": mean, "per_trial": values, "cost": cost, "budget": budget, "spent_fraction": cost / budget,
            "over_budget": purchase.cost > terms.budget, "dataperf_score": dataperf_score(mean, cost, budget),
            "rows_bought": int(sum(purchase.counts)), "counts": purchase.counts, "spend_per_seller": spend,
            "warnings": warnings}
     for w in warnings:
-        print(f"warning: {purchase.path}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
+        print(f"warning: {display_path(purchase.path)}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
     return row
 
 
-def write_results(folder: Path, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
-                  compat: bool, trials: int, **extra) -> None:
+def write_results(out: Publication, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
+                  compat: bool, trials: int, refusals: leaderboard.Refusals, submission_folder: Path,
+                  **extra) -> dict:
     root = parameters_file.resolve().parent
     for market in sorted({r["market"] for r in rows}):
         part = [r for r in rows if r["market"] == market]
         inputs = [s.path for s in submissions if s.market == market] + terms[market].inputs
-        write_json(folder / f"{market}_evaluation.json", {
+        out.write_json(f"{market}_evaluation.json", {
             "market": market, "budget": float(terms[market].budget), "trials": trials,
             "mode": "compat" if compat else "strict", "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
-    summary = summarize(rows)
-    write_json(folder / "summary.json", {"methods": summary, "rows": rows,
-                                         "run": run_record("evaluate", params.values, relative_to=root, **extra)})
-    write_text(folder / "summary.csv", summary_csv(rows))
-    print(score_table(rows))
-    print(f"results: {folder}")
-
-
-def summarize(rows: list[dict]) -> dict:
-    """Per method: accuracy averaged over markets (the challenge's score; 'mean'), and the DataPerf score."""
-    out = {}
+    markets = [str(m) for m in params.get("data.markets")]
+    results = []
     for method in sorted({r["method"] for r in rows}):
         part = [r for r in rows if r["method"] == method]
-        out[method] = {"markets": len(part), "files": len(part), **metrics.summarize([r["accuracy"] for r in part]),
-                       "dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
-                       "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
-                       "warnings": sum(len(r["warnings"]) for r in part)}
-    return out
-
-
-def _markets(rows):
-    return sorted({r["market"] for r in rows})
-
-
-def summary_csv(rows: list[dict]) -> str:
-    markets = _markets(rows)
-    lookup = {(r["method"], r["market"]): r for r in rows}
-    summary = summarize(rows)
-    lines = ["method,mean_accuracy,mean_dataperf_score," + ",".join(
-        f"market{m}_accuracy,market{m}_std,market{m}_cost,market{m}_budget" for m in markets)]
-    for method in sorted(summary):
-        cells = [f"{summary[method]['mean']:.5f}", f"{summary[method]['dataperf_score']:.5f}"]
-        for m in markets:
-            r = lookup.get((method, m))
-            cells += ["", "", "", ""] if r is None else \
-                [f"{r['accuracy']:.5f}", f"{r['std']:.5f}", f"{r['cost']:.4f}", f"{r['budget']:.4f}"]
-        lines.append(",".join([method] + cells))
-    return "\n".join(lines) + "\n"
-
-
-def score_table(rows: list[dict]) -> str:
-    """Accuracy per market (mean over trials), its mean over markets, and the DataPerf score; higher is better."""
-    markets = _markets(rows)
-    summary = summarize(rows)
-    lookup = {(r["method"], r["market"]): r for r in rows}
-    methods = sorted(summary, key=lambda m: -summary[m]["mean"])
-    width = max(len(m) for m in methods)
-    lines = ["accuracy on the buyer's data, mean over trials (higher is better); spent = cost / budget",
-             f"{'method':<{width}}  " + "  ".join(f"{f'market {m}':>9}" for m in markets)
-             + f"  {'mean':>7}  {'dataperf':>8}  {'spent':>6}"]
-    for method in methods:
-        cells = [lookup.get((method, m)) for m in markets]
-        lines.append(f"{method:<{width}}  " + "  ".join(f"{'-':>9}" if c is None else f"{c['accuracy']:9.4f}"
-                                                      for c in cells)
-                     + f"  {summary[method]['mean']:7.4f}  {summary[method]['dataperf_score']:8.4f}"
-                     + f"  {summary[method]['spent_fraction']:6.2f}")
-    return "\n".join(lines)
+        folder_of = next(s.path.parent for s in submissions if s.method == method)
+        results.append(leaderboard.MethodScores(
+            method, {str(r["market"]): r["accuracy"] for r in part},
+            extras={"dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
+                    "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
+                    "warnings": sum(len(r["warnings"]) for r in part)},
+            seconds=total_seconds(read_seconds(folder_of, root=submission_folder), markets)))
+    summary = leaderboard.build("data_acquisition", TITLE, SCORE, "market", markets, results, extras=EXTRAS,
+                                rows=rows, refused=refusals.records, mode="compat" if compat else "strict",
+                                run=run_record("evaluate", params.values, relative_to=root, **extra))
+    out.write_json("summary.json", summary)
+    out.write_text("summary.csv", leaderboard.to_csv(summary))
+    print(leaderboard.to_table(summary))
+    print(f"results: {out.folder}")
+    return summary["methods"]

@@ -14,16 +14,20 @@ skips the budget check, which the organisers' evaluator switched off (buyer_budg
 """
 from __future__ import annotations
 
+import io
 import re
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from common.errors import ValidationError, raise_all
+from common.errors import Problems, ValidationError, raise_all
 from common.io import write_text
 from common.plugins import method_folders
+from common.untrusted.files import excerpt, read_limited
+from common.untrusted.formats import decode_text
 
 from .data import cost_of, format_number
 
@@ -31,6 +35,8 @@ LOOSE_METHOD = "submission"
 SUFFIXES = (".txt", ".csv")
 WHOLE = re.compile(r"^\d+$")
 NEGATIVE = re.compile(r"^-\d+$")
+SIZE_LIMIT_BYTES = 64 << 10     # a valid file is one line of 20 counts (< 300 bytes); compat may add # comments
+MAX_DIGITS = 18                 # int64, as numpy reads them; larger is more rows than any seller has
 
 
 @dataclass(frozen=True)
@@ -73,36 +79,42 @@ def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[Sub
     return found
 
 
-def parse_counts(path: Path, compat: bool) -> list[int]:
-    """The numbers of one file, before they are checked against the market."""
+def parse_counts(path: Path, compat: bool, root: Path | None = None) -> list[int]:
+    """The numbers of one file, before they are checked against the market.  The file is read through
+    read_limited (no link below `root`, the submission folder; at most SIZE_LIMIT_BYTES)."""
+    text = decode_text(read_limited(path, SIZE_LIMIT_BYTES, root), path)
     if compat:
-        return _parse_like_numpy(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(path, None, "must be UTF-8 text") from None
+        return _parse_like_numpy(path, text)
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) != 1:
         raise ValidationError(path, None, f"must hold exactly one line of comma-separated counts, found {len(lines)}")
-    counts, errors = [], []
+    counts, errors = [], Problems()
     for position, field in enumerate(lines[0].split(",")):
         value = field.strip()
-        if WHOLE.match(value):
+        if WHOLE.match(value) and len(value.lstrip("0")) <= MAX_DIGITS:
             counts.append(int(value))
+        elif WHOLE.match(value):
+            errors.add(ValidationError(path, f"seller {position}", f"count of {len(value):,} digits: more rows "
+                                                                   "than any seller has"))
         elif NEGATIVE.match(value):
-            errors.append(ValidationError(path, f"seller {position}", f"count must not be negative, found {value}"))
+            shown = value if len(value) <= MAX_DIGITS else excerpt(value)
+            errors.add(ValidationError(path, f"seller {position}", f"count must not be negative, found {shown}"))
         else:
-            errors.append(ValidationError(path, f"seller {position}",
-                                          f"count must be a whole number, found {value!r}"))
-    raise_all(errors)
+            errors.add(ValidationError(path, f"seller {position}",
+                                       f"count must be a whole number, found {excerpt(value)}"))
+    errors.raise_all()
     return counts
 
 
-def _parse_like_numpy(path: Path) -> list[int]:
+def _parse_like_numpy(path: Path, text: str) -> list[int]:
     try:
-        values = np.loadtxt(path, delimiter=",", dtype=int)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(path, None, f"numpy.loadtxt(delimiter=',', dtype=int) cannot read it ({exc})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)    # "input contained no data": the count check says it
+            # newline=None: universal newlines, as numpy gets them when it opens the file itself
+            values = np.loadtxt(io.StringIO(text, newline=None), delimiter=",", dtype=int)
+    except ValueError as exc:
+        raise ValidationError(path, None, "numpy.loadtxt(delimiter=',', dtype=int) cannot read it "
+                                          f"({excerpt(str(exc), 80)})") from None
     if values.ndim != 1:
         values = np.atleast_1d(values)
         if values.ndim != 1:

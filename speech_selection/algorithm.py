@@ -19,7 +19,7 @@ every language and budget, and organisers run the same class on hidden data.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,8 @@ class Pool:
     x: np.ndarray              # (n, 1024) float32
     y: np.ndarray              # 0 = nontarget, k = sorted(keywords)[k - 1]
     words: list[str]
+    # Derived arrays the built-in methods share, computed once per task (e.g. out-of-sample probabilities).
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def class_names(self) -> list[str]:

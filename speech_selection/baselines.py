@@ -13,23 +13,27 @@
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit, cross_val_predict
+from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from threadpoolctl import threadpool_limits
 
 from common.errors import DataPerfError
 from common.io import write_yaml
 from common.parallel import parallel_map
 from common.plugins import check_method_name, listed_methods
+from common.results import FilesPublication, publish_files
 
 from . import config
 from .algorithm import Pool, Selector, load_selector_class
 from .data import EmbeddingStore, language_files, load_samples, read_id_lists, word_of
-from .model import fit_predict, macro_f1
+from .model import fit_ensemble, lr_probabilities, macro_f1, predict
 from .submission import write_submission
 
 
@@ -59,12 +63,38 @@ def load_pool(data_folder: Path, lang: str) -> Pool:
 
 # ------------------------------------------------------------------ helpers
 
-def out_of_sample_probabilities(pool: Pool, folds: int, seed: int) -> np.ndarray:
-    """Cross-validated class probabilities for every pool clip (logistic regression, as cleanlab advises: any model)."""
+def out_of_sample_splits(pool: Pool, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     smallest = int(np.bincount(pool.y).min())
     splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
-    model = LogisticRegression(max_iter=1000)
-    return cross_val_predict(model, pool.x, pool.y, cv=splitter, method="predict_proba")
+    return list(splitter.split(pool.x, pool.y))
+
+
+def fold_probabilities(pool: Pool, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """One fold of the out-of-sample probabilities: what cross_val_predict computes for it (labels encoded,
+    a fresh LogisticRegression(max_iter=1000) fitted on the other folds)."""
+    encoded = LabelEncoder().fit_transform(pool.y)
+    with threadpool_limits(limits=1):
+        model = LogisticRegression(max_iter=1000).fit(pool.x[train], encoded[train])
+        return model.predict_proba(pool.x[test])
+
+
+def assemble_folds(pool: Pool, splits, parts: list[np.ndarray]) -> np.ndarray:
+    out = np.empty((len(pool.y), parts[0].shape[1]), dtype=parts[0].dtype)
+    for (_, test), proba in zip(splits, parts):
+        out[test] = proba
+    return out
+
+
+def out_of_sample_probabilities(pool: Pool, folds: int, seed: int) -> np.ndarray:
+    """Cross-validated class probabilities for every pool clip (logistic regression, as cleanlab advises: any
+    model), equal to cross_val_predict(..., method="predict_proba").  They depend only on the pool, the folds
+    and the seed, so create_baselines computes them once per language (fold by fold, in parallel) and every
+    method and budget takes them from pool.cache."""
+    key = ("out_of_sample", folds, seed)
+    if key not in pool.cache:
+        splits = out_of_sample_splits(pool, folds, seed)
+        pool.cache[key] = assemble_folds(pool, splits, [fold_probabilities(pool, *split) for split in splits])
+    return pool.cache[key]
 
 
 def clean_rows(pool: Pool, probabilities: np.ndarray, drop_worst: float) -> np.ndarray:
@@ -126,15 +156,43 @@ class CrossValidationSelection(Selector):
         targets, nontargets = np.flatnonzero(pool.y > 0), np.flatnonzero(pool.y == 0)
         outer = StratifiedShuffleSplit(n_splits=splits, train_size=n_targets, random_state=self.seed)
         inner = ShuffleSplit(n_splits=splits, train_size=n_nontargets, random_state=self.seed)
+        x64 = np.ascontiguousarray(pool.x, dtype=np.float64)   # what the SVM makes of the rows, converted once
+        log = ProgressLog(f"cross_validation {pool.lang} {budget}", splits * splits)
         best, best_rows = -1.0, None
         for t_train, t_rest in outer.split(pool.x[targets], pool.y[targets]):
             for n_train, n_rest in inner.split(nontargets):
                 chosen = np.concatenate([targets[t_train], nontargets[n_train]])
                 rest = np.concatenate([targets[t_rest], nontargets[n_rest]])
-                score = macro_f1(pool.y[rest], fit_predict(pool.x[chosen], pool.y[chosen], pool.x[rest], self.seed))
+                score = candidate_score(pool, x64, chosen, rest, self.seed)
                 if score > best:
                     best, best_rows = score, chosen
+                log.step()
         return pool.selection(best_rows)
+
+
+def candidate_score(pool: Pool, x64: np.ndarray, chosen: np.ndarray, rest: np.ndarray, seed: int) -> float:
+    """Macro F1 on the rest of the pool of the frozen model (one seed) trained on the chosen rows."""
+    ensemble = fit_ensemble(pool.x[chosen], pool.y[chosen], [seed])
+    rest_x = pool.x[rest]
+    predicted = predict(ensemble, x64[rest], lr_probabilities(ensemble, rest_x))[0]
+    return macro_f1(pool.y[rest], predicted)
+
+
+class ProgressLog:
+    """A line about every `every` seconds: what, done/total, and an estimate of the time left (a minimal
+    stand-in, local to this module, until common/parallel.py has a shared progress helper)."""
+
+    def __init__(self, what: str, total: int, every: float = 10.0):
+        self.what, self.total, self.every, self.done = what, total, every, 0
+        self.started = self.last = time.perf_counter()
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.last >= self.every and self.done < self.total:
+            self.last = now
+            left = (now - self.started) / self.done * (self.total - self.done)
+            print(f"{self.what}: {self.done}/{self.total}, about {left:.0f} s left", file=sys.stderr, flush=True)
 
 
 class CleanlabSelection(Selector):
@@ -198,28 +256,60 @@ def check_selection(selection: dict, pool: Pool, budget: int, method: str) -> di
 # ------------------------------------------------------------------ the task
 
 def _run(pools: dict[str, Pool], job: tuple) -> tuple[dict, float]:
-    lang, budget, spec, parameters_file = job
-    selector = make_selector(spec, config.load(parameters_file))
+    lang, budget, spec, params = job   # the parameters themselves: a Dask worker may not see the file
+    selector = make_selector(spec, params)
     started = time.perf_counter()
-    selection = selector.select(pools[lang], budget)
+    # One BLAS/OpenMP thread: the methods' fits then give the same selections on any number of cores.
+    with threadpool_limits(limits=1):
+        selection = selector.select(pools[lang], budget)
     return check_selection(selection, pools[lang], budget, selector.name), time.perf_counter() - started
+
+
+def _fold(pools: dict[str, Pool], job: tuple) -> np.ndarray:
+    """Unit of work: one fold of one language's out-of-sample probabilities."""
+    lang, train, test = job
+    return fold_probabilities(pools[lang], train, test)
+
+
+def share_out_of_sample(pools: dict[str, Pool], folds: int, seed: int, workers) -> None:
+    """Every language's out-of-sample probabilities, once for all methods and budgets, folds in parallel."""
+    splits = {lang: out_of_sample_splits(pool, folds, seed) for lang, pool in pools.items()}
+    jobs = [(lang, train, test) for lang, parts in splits.items() for train, test in parts]
+    parts = parallel_map(_fold, jobs, workers, progress="out-of-sample probabilities", shared=pools)
+    for lang, pool in pools.items():
+        mine = [p for (job_lang, _, _), p in zip(jobs, parts) if job_lang == lang]
+        pool.cache[("out_of_sample", folds, seed)] = assemble_folds(pool, splits[lang], mine)
 
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = _create_baselines(params, parameters_file, data_folder, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def _create_baselines(params, parameters_file: Path, data_folder: Path, out: FilesPublication) -> list[Path]:
     specs, methods = listed_methods(params, make_selector)
     names = [m.name for m in methods]
     pools = {lang: load_pool(Path(data_folder), lang) for lang in params.get("data.languages")}
-    jobs = [(lang, budget, spec, str(parameters_file))
+    workers = params.get("baselines.workers")
+    if any(isinstance(m, (CleanlabSelection, BalancedPrototypes)) for m in methods):
+        share_out_of_sample(pools, params.get("baselines.cv_folds"), params.get("seed"), workers)
+    jobs = [(lang, budget, spec, params)
             for lang in pools for budget in params.get("budgets") for spec in specs]
-    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=pools)
+    # The slowest jobs first, so that the last ones to finish are short.
+    order = sorted(range(len(jobs)), key=lambda i: not isinstance(methods[specs.index(jobs[i][2])],
+                                                                  CrossValidationSelection))
+    outputs = dict(zip(order, parallel_map(_run, [jobs[i] for i in order], workers, progress="baselines",
+                                           shared=pools)))
     written, timing = [], {}
-    for (lang, budget, spec, _), (selection, seconds) in zip(jobs, outputs):
+    for i, (lang, budget, spec, _) in enumerate(jobs):
+        selection, seconds = outputs[i]
         name = names[specs.index(spec)]
-        written.append(write_submission(Path(submission_folder), name, lang, budget, selection))
+        written.append(write_submission(out.root, name, lang, budget, selection))
         timing.setdefault(name, {})[f"{lang}_{budget}"] = seconds
         print(f"create_baselines: {lang} {budget:>3} {name:<20} {seconds:8.3f} s")
     for name, seconds in timing.items():
-        write_yaml(Path(submission_folder) / name / "timing.yaml", {"seconds": seconds})
-    print(f"submissions: {submission_folder}")
+        write_yaml(out.root / name / "timing.yaml", {"seconds": seconds})
     return written

@@ -1,55 +1,43 @@
-"""Parameters of the speech-selection cube (workspace/parameters.yaml) and their defaults."""
+"""Parameters of the speech-selection cube (workspace/parameters.yaml): their rules and defaults."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from common.closed.limits import closed_defaults
+from common.closed.limits import CLOSED
 from common.download import OFFICIAL_SOURCES
-from common.parameters import Parameters
+from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Parameters,
+                               Schema, methods, official_source, source_choice)
 
 from .data import BUDGETS, LANGUAGES
 from .model import SEEDS
 
-DEFAULTS = {
-    "seed": 0,
+SCHEMA = Schema({
+    "seed": SEED,
     "data": {
-        "source": "embedded",          # embedded | official
-        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
-        "languages": list(LANGUAGES),
-        "scale": 0.25,                 # embedded only: 1 = the official sizes (10k allowed, 30k eval nontargets)
-        "official": {lang: dict(OFFICIAL_SOURCES[f"speech_selection_{lang}"]) for lang in LANGUAGES},
+        "source": source_choice(),
+        "seed": DATA_SEED,             # the generator's own seed (null: `seed`); secret in closed rounds
+        "languages": ListOf(Choice("en", LANGUAGES), list(LANGUAGES), max_items=len(LANGUAGES)),
+        "scale": Number(0.25, minimum=0.01, maximum=2.0),   # embedded only: 1 = the official sizes
+        "official": {lang: official_source(OFFICIAL_SOURCES[f"speech_selection_{lang}"]) for lang in LANGUAGES},
     },
-    "budgets": list(BUDGETS),
+    "budgets": ListOf(Integer(25, minimum=2, maximum=100_000), list(BUDGETS), max_items=16),
     "baselines": {
-        "methods": ["random", "cross_validation", "cleanlab", "balanced_prototypes"],
-        "target_fraction": 0.6,        # cross_validation: share of the budget spent on keywords
-        "cv_splits": 10,               # cross_validation: candidate target and nontarget subsets (10 x 10)
-        "cv_folds": 5,                 # cleanlab / balanced_prototypes: folds of the out-of-sample probabilities
-        "workers": "auto",
+        "methods": methods(["random", "cross_validation", "cleanlab", "balanced_prototypes"]),
+        "target_fraction": Number(0.6, minimum=0.0, maximum=1.0),   # cross_validation: budget share on keywords
+        "cv_splits": Integer(10, minimum=1, maximum=1000),         # cross_validation: 10 x 10 candidate subsets
+        "cv_folds": Integer(5, minimum=2, maximum=20),             # cleanlab / balanced_prototypes
+        "workers": WORKERS,
     },
     "evaluate": {
-        "compat": False,               # true: accept and score exactly like the original eval.py
-        "seeds": list(SEEDS),
-        "workers": "auto",
+        "compat": COMPAT,                                           # true: the original eval.py
+        "seeds": ListOf(Integer(0, minimum=0, maximum=2**32 - 1), list(SEEDS), max_items=1000),
+        "workers": WORKERS,
     },
-    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
-}
+    "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+})
+DEFAULTS = SCHEMA.defaults()
 
 
 def load(path: str | Path) -> Parameters:
-    params = Parameters.load(path, DEFAULTS)
-    params.get("data.source", choices=["embedded", "official"])
-    languages = params.get("data.languages")
-    if not languages or any(lang not in LANGUAGES for lang in languages) or len(set(languages)) != len(languages):
-        raise params.fail("data.languages", f"must be distinct languages among {list(LANGUAGES)}")
-    budgets = params.get("budgets")
-    if not budgets or any(not isinstance(b, int) or b < 2 for b in budgets):
-        raise params.fail("budgets", "must be a list of whole numbers >= 2")
-    seeds = params.get("evaluate.seeds")
-    if not seeds or any(not isinstance(s, int) for s in seeds):
-        raise params.fail("evaluate.seeds", "must be a non-empty list of whole numbers")
-    params.get("data.scale", minimum=0.01)
-    params.get("baselines.target_fraction", minimum=0.0, maximum=1.0)
-    params.get("baselines.cv_splits", minimum=1)
-    params.get("baselines.cv_folds", minimum=2)
-    return params
+    return Parameters.load(path, SCHEMA)

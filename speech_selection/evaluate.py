@@ -1,9 +1,14 @@
 """The evaluate task: train the frozen ensemble on each selection and score macro F1 over the seeds.
 
 Every file is validated before anything is trained.  Each language's evaluation set is read
-once (one read per word file) and shared by all files and seeds; the (file, seed) fits run in
-parallel processes.  Class ids come from the sorted allowed keyword names (compat: from the
-submission's own keys, as the original did, which shifts labels when a key is missing).
+once (one read per word file) and shared by all files and seeds.  Class ids come from the sorted
+allowed keyword names (compat: from the submission's own keys, as the original did, which shifts
+labels when a key is missing).
+
+Two units of work, both exact (see model.py): `_fit` fits one file's ensemble for all seeds (one
+LogisticRegression, one SVC per seed) and the LR's probabilities on its evaluation set; `_predict`
+predicts every file of one language on one block of evaluation rows, for every seed, with one
+kernel pass per file.  The blocks let one file use every core.
 """
 from __future__ import annotations
 
@@ -13,15 +18,21 @@ from pathlib import Path
 import numpy as np
 
 from common import metrics
+from common import summary as leaderboard
 from common.errors import ValidationError
-from common.io import write_json, write_text
 from common.parallel import parallel_map
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
+from common.untrusted.timing import read_seconds, total_seconds
 
 from . import config
-from .data import EmbeddingStore, design_matrix, language_files, load_samples, read_id_lists
-from .model import fit_predict, macro_f1, per_class_f1
+from .data import EmbeddingStore, language_files, load_design_matrix, read_id_lists
+from .model import f1_scores, fit_ensemble, lr_probabilities, predict
 from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
+
+
+SCORE = leaderboard.Score("macro_f1", "macro F1 of the keyword spotter (mean over seeds)", "higher")
+TITLE = "Speech selection: keyword-spotting training clips per language and budget"
 
 
 def class_ids(keywords) -> dict[str, int]:
@@ -38,23 +49,67 @@ class Language:
         self.keywords = list(self.allowed["targets"])
         if sorted(self.keywords) != sorted(self.evalset["targets"]):
             raise ValidationError(self.files.eval, "targets", f"keywords differ from {self.files.allowed.name}")
-        self.index = ClipIndex(lang, self.allowed, self.evalset)
+        self.index = ClipIndex(lang, self.allowed)
         self.train_store = EmbeddingStore(self.files.train_embeddings)
-        targets, nontargets = load_samples(self.evalset, EmbeddingStore(self.files.eval_embeddings), self.files.eval)
-        self.eval_x, self.eval_y = design_matrix(targets, nontargets, class_ids(self.evalset["targets"]))
+        self.eval_x, self.eval_y = load_design_matrix(self.evalset, EmbeddingStore(self.files.eval_embeddings),
+                                                      self.files.eval, class_ids(self.evalset["targets"]))
 
 
-def _score(shared: dict, job: tuple[int, int]) -> tuple[float, list[float]]:
-    """One unit of work: fit the frozen ensemble on one file's selection with one seed, score it."""
-    file_index, seed = job
-    train_x, train_y, lang = shared["files"][file_index]
-    eval_x, eval_y = shared["eval"][lang]
-    predicted = fit_predict(train_x, train_y, eval_x, seed)
-    return macro_f1(eval_y, predicted), per_class_f1(eval_y, predicted, int(eval_y.max()) + 1)
+BLOCK_ROWS = 2048   # evaluation rows per prediction job: small enough to spread one file over the cores
+
+
+def _fit(shared: dict, index: int):
+    """Unit of work 1: one file's ensemble for every seed, and its LR's probabilities on the evaluation set."""
+    train_x, train_y, lang = shared["files"][index]
+    ensemble = fit_ensemble(train_x, train_y, shared["seeds"])
+    return ensemble, lr_probabilities(ensemble, shared["eval"][lang][0])
+
+
+def _predict(shared: dict, job: tuple[str, int, int]) -> list[np.ndarray]:
+    """Unit of work 2: every seed's predictions of every file of one language on rows start:stop of its
+    evaluation set (one array of shape (seeds, rows) per file, in file order)."""
+    lang, start, stop = job
+    rows = np.ascontiguousarray(shared["eval"][lang][0][start:stop], dtype=np.float64)
+    out = []
+    for (ensemble, lr_proba), (_, _, file_lang) in zip(shared["fitted"], shared["files"]):
+        if file_lang == lang:
+            out.append(predict(ensemble, rows, None if lr_proba is None else lr_proba[start:stop]))
+    return out
+
+
+def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict, seeds: list[int],
+                workers) -> list[list[tuple[float, list[float]]]]:
+    """Per file (train_x, train_y, lang) and seed: (macro F1, per-class F1) of the frozen model on the
+    file's language's evaluation set (evalsets: lang -> (eval_x, eval_y))."""
+    shared = {"files": files, "eval": evalsets, "seeds": list(seeds)}
+    shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared)
+    langs = sorted({lang for _, _, lang in files})
+    blocks = [(lang, start, min(start + BLOCK_ROWS, len(evalsets[lang][1])))
+              for lang in langs for start in range(0, len(evalsets[lang][1]), BLOCK_ROWS)]
+    parts = parallel_map(_predict, blocks, workers, progress="predicting", shared=shared)
+    scores = []
+    for lang in langs:
+        eval_y = evalsets[lang][1]
+        n_classes = int(eval_y.max()) + 1
+        mine = [i for i, (_, _, file_lang) in enumerate(files) if file_lang == lang]
+        per_block = [part for (block_lang, _, _), part in zip(blocks, parts) if block_lang == lang]
+        for k, index in enumerate(mine):
+            predicted = np.concatenate([part[k] for part in per_block], axis=1) if per_block \
+                else np.zeros((len(seeds), 0), np.int64)
+            scores.append((index, [f1_scores(eval_y, p, n_classes) for p in predicted]))
+    return [s for _, s in sorted(scores, key=lambda pair: pair[0])]
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        methods, refusals = _evaluate(params, parameters_file, data_folder, submission_folder, out)
+    refusals.raise_if_any()   # after what could be scored was published
+    return methods
+
+
+def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folder: Path, out: Publication):
     compat = params.get("evaluate.compat")
     seeds = params.get("evaluate.seeds")
     languages = params.get("data.languages")
@@ -62,93 +117,60 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
     needed = sorted({s.lang for s in submissions})
     langs = {lang: Language(Path(data_folder), lang) for lang in needed}
 
-    selections = []
-    for sub in submissions:
+    def check(sub):
         lang = langs[sub.lang]
-        data = read_json_submission(sub.path)
-        selections.append(validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat))
+        data = read_json_submission(sub.path, sub.budget, compat, root=Path(submission_folder))
+        return validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat)
 
-    shared = {"files": [], "eval": {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}}
+    refusals = leaderboard.Refusals(submission_folder)
+    accepted = refusals.screen(submissions, check, lambda s: s.method)
+    submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
+
+    files = []
     for sub, selection in zip(submissions, selections):
         lang = langs[sub.lang]
-        targets, nontargets = load_samples(selection, lang.train_store, sub.path)
         mapping = class_ids(selection["targets"] if compat else lang.keywords)
-        shared["files"].append((*design_matrix(targets, nontargets, mapping), sub.lang))
-    jobs = [(i, seed) for i in range(len(submissions)) for seed in seeds]
+        files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
     started = time.perf_counter()
-    outcomes = parallel_map(_score, jobs, params.get("evaluate.workers"), progress="fitting", shared=shared)
+    outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
+                           params.get("evaluate.workers"))
     elapsed = time.perf_counter() - started
-    print(f"evaluate: {len(jobs)} fits ({len(submissions)} files x {len(seeds)} seeds) in {elapsed:.1f} s")
+    print(f"evaluate: {len(files)} files x {len(seeds)} seeds scored in {elapsed:.1f} s")
 
     rows = []
     for i, (sub, selection) in enumerate(zip(submissions, selections)):
-        scores = [outcomes[i * len(seeds) + k][0] for k in range(len(seeds))]
-        per_class = np.mean([outcomes[i * len(seeds) + k][1] for k in range(len(seeds))], axis=0)
+        scores = [macro for macro, _ in outcomes[i]]
+        per_class = np.mean([per for _, per in outcomes[i]], axis=0)
         lang = langs[sub.lang]
         rows.append({
-            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores),
+            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores, (0, 1)),
             "macro_f1": float(np.mean(scores)), "per_seed": dict(zip(map(str, seeds), scores)),
             "dynabench_percent": float(np.round(100 * np.mean(scores), 3)),
             "per_class_f1": dict(zip(["nontarget"] + sorted(lang.keywords), per_class.tolist())),
             "selected": {**{k: len(v) for k, v in selection["targets"].items()},
                          "nontargets": len(selection["nontargets"])},
         })
-    results_folder = Path(results_folder)
     root = Path(parameters_file).resolve().parent
     for (lang, budget) in sorted({(r["lang"], r["budget"]) for r in rows}):
         part = [r for r in rows if r["lang"] == lang and r["budget"] == budget]
         inputs = [s.path for s in submissions if s.lang == lang and s.budget == budget]
         inputs += [langs[lang].files.allowed, langs[lang].files.eval]
-        write_json(results_folder / f"{lang}_{budget}_evaluation.json", {
+        out.write_json(f"{lang}_{budget}_evaluation.json", {
             "lang": lang, "budget": budget, "seeds": seeds, "mode": "compat" if compat else "strict",
             "methods": {r["method"]: r for r in part},
             "run": run_record("evaluate", params.values, inputs, relative_to=root)})
-    summary = summarize(rows)
-    write_json(results_folder / "summary.json", {"methods": summary, "rows": rows,
-                                                 "run": run_record("evaluate", params.values, relative_to=root,
-                                                                   fits=len(jobs), fit_seconds=elapsed)})
-    write_text(results_folder / "summary.csv", summary_csv(rows))
-    print(score_table(rows))
-    print(f"results: {results_folder}")
-    return summary
-
-
-def summarize(rows: list[dict]) -> dict:
-    out = {}
-    for method in sorted({r["method"] for r in rows}):
-        values = [r["macro_f1"] for r in rows if r["method"] == method]
-        out[method] = {"files": len(values), **metrics.summarize(values)}
-    return out
-
-
-def _columns(rows):
-    return sorted({(r["lang"], r["budget"]) for r in rows})
-
-
-def summary_csv(rows: list[dict]) -> str:
-    columns = _columns(rows)
-    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
-    lines = ["method," + ",".join(f"{lang}_{b},{lang}_{b}_std" for lang, b in columns)]
-    for method in sorted({r["method"] for r in rows}):
-        cells = []
-        for lang, b in columns:
-            r = lookup.get((method, lang, b))
-            cells += ["", ""] if r is None else [f"{r['mean']:.5f}", f"{r['std']:.5f}"]
-        lines.append(",".join([method] + cells))
-    return "\n".join(lines) + "\n"
-
-
-def score_table(rows: list[dict]) -> str:
-    """Macro F1 (mean over seeds ± std) per method, language and budget; higher is better."""
-    columns = _columns(rows)
-    lookup = {(r["method"], r["lang"], r["budget"]): r for r in rows}
-    methods = sorted({r["method"] for r in rows},
-                     key=lambda m: -np.mean([r["macro_f1"] for r in rows if r["method"] == m]))
-    width = max(len(m) for m in methods)
-    lines = ["macro F1, mean ± std over the seeds (higher is better)",
-             f"{'method':<{width}}  " + "  ".join(f"{f'{lang} {b}':>15}" for lang, b in columns)]
-    for m in methods:
-        cells = [lookup.get((m, lang, b)) for lang, b in columns]
-        lines.append(f"{m:<{width}}  " + "  ".join(
-            f"{'-':>15}" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f}".rjust(15) for c in cells))
-    return "\n".join(lines)
+    groups = [f"{lang}_{budget}" for lang in languages for budget in params.get("budgets")]
+    timing = {method: read_seconds(folder, root=Path(submission_folder))
+              for method, folder in sorted({(s.method, s.path.parent) for s in submissions})}
+    results = [leaderboard.MethodScores(
+        method, {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method},
+        seconds=total_seconds(timing.get(method), groups)) for method in sorted({r["method"] for r in rows})]
+    summary = leaderboard.build("speech_selection", TITLE, SCORE, "lang_budget", groups, results, rows=rows,
+                                refused=refusals.records, mode="compat" if compat else "strict",
+                                run=run_record("evaluate", params.values, relative_to=root, fits=len(files) * len(seeds),
+                                               fit_seconds=elapsed))
+    out.write_json("summary.json", summary)
+    out.write_text("summary.csv", leaderboard.to_csv(summary))
+    print(leaderboard.to_table(summary))
+    print(f"results: {out.folder}")
+    return summary["methods"], refusals

@@ -6,12 +6,12 @@ A submission is one JSON file per language and budget, `{lang}_{budget}_train.js
 In submission_folder, each sub-folder is one method (create_baselines writes submissions/<method>/);
 files directly in submission_folder are the method "submission".
 
-Default rules (strict): only the two keys; keywords of this language; every clip id from the
-allowed training set of its class, each at most once; at most `budget` clips in all, at least one.
+Default rules (strict): only the two keys, none given twice; keywords of this language; every clip id from
+the allowed training set of its class, each at most once; at most `budget` clips in all, at least one.
 A keyword may be missing or empty: its class is then simply not trained (policy; class ids come
 from the allowed keyword names, so nothing shifts).  `compat: true` applies only the original's
-four checks (keywords allowed, ids allowed, nontargets allowed, count incl. repeats <= budget) and
-its label mapping from the submission's own keys.
+four checks (keywords allowed, ids allowed, nontargets allowed, count incl. repeats <= budget), its
+json.load (a repeated key: the last wins) and its label mapping from the submission's own keys.
 """
 from __future__ import annotations
 
@@ -20,14 +20,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import ValidationError, raise_all
+from common.errors import MAX_LISTED, ValidationError, raise_all
 from common.io import write_text
 from common.plugins import method_folders
+from common.untrusted.files import excerpt, read_limited
+from common.untrusted.formats import load_json
 
 
 FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
 LOOSE_METHOD = "submission"
 CLIP_LANGUAGE = re.compile(r"common_voice_(?P<lang>[a-z]+)_")
+JSON_BYTES_PER_CLIP = 1024
+JSON_SLACK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -74,39 +78,44 @@ def find_submissions(folder: Path, languages: list[str], budgets: list[int], com
     return found
 
 
-def read_json_submission(path: Path) -> object:
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValidationError(path, None, "must be UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON ({exc.msg})") from None
+def json_limit(budget: int) -> int:
+    """Largest submission file read: a clip id takes ~40 bytes, so 1 KiB per clip of the budget plus 1 MiB
+    holds any valid file, compat's repeats and extra keys included."""
+    return JSON_SLACK_BYTES + JSON_BYTES_PER_CLIP * budget
+
+
+def read_json_submission(path: Path, budget: int, compat: bool, root: Path | None = None) -> object:
+    """The parsed JSON of one file, read through read_limited (no link below `root`, the submission folder).
+    A repeated key is an error, except in compat, where the last one wins as in the original's json.load."""
+    return load_json(read_limited(path, json_limit(budget), root), path, duplicates=compat)
 
 
 class ClipIndex:
-    """Where a clip id belongs, to explain a rejected id precisely."""
+    """Where a clip id belongs in the allowed training set, to explain a rejected id precisely.
 
-    def __init__(self, lang: str, allowed: dict, evaluation: dict):
+    The evaluation set is deliberately not consulted: an evaluation clip gets the same answer as any other id
+    outside the allowed set, so the answers never reveal which ids the hidden evaluation set holds.  The
+    language named for a foreign id comes from the id's own text (`common_voice_<lang>_`), not from any file.
+    """
+
+    def __init__(self, lang: str, allowed: dict):
         self.lang = lang
         self.allowed_class = {c: k for k, ids in allowed["targets"].items() for c in ids}
         self.allowed_class.update({c: None for c in allowed["nontargets"]})
-        self.eval_ids = {c for ids in evaluation["targets"].values() for c in ids} | set(evaluation["nontargets"])
 
     def problem(self, clip, expected: str | None) -> str | None:
         """None when clip is an allowed clip of class `expected` (None = nontarget), else the rule it breaks."""
         if not isinstance(clip, str):
-            return f"clip ids must be strings, found {clip!r}"
+            return f"clip ids must be strings, found {excerpt(clip)}"
         if clip in self.allowed_class:
             actual = self.allowed_class[clip]
             if actual == expected:
                 return None
             return f"belongs to {'keyword ' + repr(actual) if actual else 'the nontargets'}, not to " \
                    f"{'keyword ' + repr(expected) if expected else 'the nontargets'}"
-        if clip in self.eval_ids:
-            return "is an evaluation clip: only clips of the allowed training set may be selected"
         language = CLIP_LANGUAGE.search(clip)
         if language and language["lang"] != self.lang:
-            return f"is a clip of language '{language['lang']}', not '{self.lang}'"
+            return f"is a clip of language {excerpt(language['lang'])}, not '{self.lang}'"
         return "not in the allowed training set"
 
 
@@ -126,10 +135,14 @@ def validate_selection(path: Path, data: object, index: ClipIndex, keywords: lis
     errors: list[ValidationError] = []
     extra = [k for k in data if k not in ("targets", "nontargets")]
     if extra and not compat:
-        errors.append(ValidationError(path, f"key '{extra[0]}'", "unknown key (only 'targets' and 'nontargets')"))
+        errors.append(ValidationError(path, f"key {excerpt(extra[0])}",
+                                      "unknown key (only 'targets' and 'nontargets')"))
     for keyword in data["targets"]:
         if keyword not in keywords:
-            errors.append(ValidationError(path, f"keyword '{keyword}'", f"unknown keyword (keywords: {keywords})"))
+            errors.append(ValidationError(path, f"keyword {excerpt(keyword)}",
+                                          f"unknown keyword (keywords: {keywords})"))
+        if len(errors) >= MAX_LISTED:
+            break
     raise_all(errors)
     seen: dict[str, str] = {}
     for keyword, ids in list(data["targets"].items()) + [(None, data["nontargets"])]:
@@ -137,12 +150,13 @@ def validate_selection(path: Path, data: object, index: ClipIndex, keywords: lis
         for position, clip in enumerate(ids):
             problem = index.problem(clip, keyword)
             if problem:
-                errors.append(ValidationError(path, f"{where}[{position}] '{clip}'", problem))
-            elif clip in seen and not compat:
-                errors.append(ValidationError(path, f"{where}[{position}] '{clip}'",
+                errors.append(ValidationError(path, f"{where}[{position}] {excerpt(clip)}", problem))
+                continue
+            if clip in seen and not compat:
+                errors.append(ValidationError(path, f"{where}[{position}] {excerpt(clip)}",
                                               f"duplicate clip (also at {seen[clip]}): each clip counts once"))
             seen.setdefault(clip, f"{where}[{position}]")
-            if len(errors) >= 50:
+            if len(errors) >= MAX_LISTED:
                 raise_all(errors)
     total = sum(len(v) for v in lists)
     if total > budget:

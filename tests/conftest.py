@@ -7,8 +7,15 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from support.vision_debugging import make_workspace
+
+# Property-based tests: bounded by max_examples in each test, never by wall time (CI machines are shared and
+# slow), and no example database left in the working tree.
+settings.register_profile("dataperf", deadline=None, database=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dataperf")
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 """The vision-debugging (training-set cleaning) challenge as a cube: download, create_baselines, evaluate, plot."""
 from common.entrypoint import cube_cli
+from common.errors import named_task
 
 from .baselines import create_baselines
 from .download import download
 from .evaluate import evaluate
 from .plot import plot
 
-TASKS = {"download": download, "create_baselines": create_baselines, "evaluate": evaluate, "plot": plot}
+# named_task: messages name files relative to the task parameters (`submission_folder: m/0.txt`),
+# the same locally and in Docker.
+TASKS = {name: named_task(function) for name, function in
+         {"download": download, "create_baselines": create_baselines, "evaluate": evaluate, "plot": plot}.items()}
 cli = cube_cli("vision_debugging", TASKS)

@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from common.errors import DataPerfError
 from common.parallel import parallel_map
 from common.plugins import check_method_name, listed_methods
+from common.results import FilesPublication, publish_files
 
 from . import config
 from .algorithm import Appraiser, load_appraiser_class
@@ -239,8 +240,7 @@ def check_ranking(order, n: int, method: str) -> np.ndarray:
 # ------------------------------------------------------------------ the task
 
 def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, float]:
-    data_id, spec, parameters_file = job
-    params = config.load(parameters_file)
+    data_id, spec, params = job   # the parameters themselves: a Dask worker may not see the file
     appraiser = make_appraiser(spec, params)
     task = tasks[data_id]
     started = time.perf_counter()
@@ -251,6 +251,13 @@ def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, flo
 
 def create_baselines(parameters_file: Path, embedding_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = _create_baselines(params, parameters_file, embedding_folder, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def _create_baselines(params, parameters_file: Path, embedding_folder: Path, out: FilesPublication) -> list[Path]:
     sizes = config.split_sizes(params)
     specs, methods = listed_methods(params, make_appraiser)
     names = [m.name for m in methods]
@@ -258,11 +265,10 @@ def create_baselines(parameters_file: Path, embedding_folder: Path, submission_f
     for data_id in params.get("data.tasks"):
         files = task_files(embedding_folder, Path("-"), data_id, params.get("data.noise_level"), sizes)
         tasks[data_id] = load_task(files, sizes, test=False, groundtruth=False)
-    jobs = [(data_id, spec, str(parameters_file)) for data_id in tasks for spec in specs]
+    jobs = [(data_id, spec, params) for data_id in tasks for spec in specs]
     outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines", shared=tasks)
     written = []
     for (data_id, spec, _), name, (order, seconds) in zip(jobs, names * len(tasks), outputs):
-        written.append(write_submission(Path(submission_folder), data_id, name, order, seconds))
+        written.append(write_submission(out.root, data_id, name, order, seconds))
         print(f"create_baselines: {data_id} {name:<20} {seconds:8.3f} s")
-    print(f"submissions: {submission_folder}")
     return written

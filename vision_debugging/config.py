@@ -1,57 +1,53 @@
-"""Parameters of the vision-debugging cube (workspace/parameters.yaml) and their defaults."""
+"""Parameters of the vision-debugging cube (workspace/parameters.yaml): their rules and defaults."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from common.closed.limits import closed_defaults
+from common.closed.limits import CLOSED
 from common.download import OFFICIAL_SOURCES
-from common.parameters import Parameters
+from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name,
+                               Number, Parameters, Schema, methods, official_source, source_choice)
 
 from .data import OFFICIAL_TASKS, sizes_for
 
-DEFAULTS = {
-    "seed": 0,
+# Task ids name files ({id}_train_0.3_300.parquet, {id}_{method}.txt, split at the first '_'): no '_', no '.'.
+TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+SCHEMA = Schema({
+    "seed": SEED,
     "data": {
-        "source": "embedded",          # embedded | official
-        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
-        "tasks": list(OFFICIAL_TASKS),
-        "noise_level": 0.3,
-        "scale": 1.0,                  # embedded only: train/val/test = 300/100/500 x scale
-        "official": dict(OFFICIAL_SOURCES["vision_debugging"]),
+        "source": source_choice(),
+        "seed": DATA_SEED,             # the generator's own seed (null: `seed`); secret in closed rounds
+        "tasks": ListOf(Name("", TASK_ID, "a task id of letters, digits and '-' (no '_', at most 64)"),
+                        list(OFFICIAL_TASKS), max_items=64),
+        "noise_level": Number(0.3, minimum=0.0, maximum=1.0),
+        "scale": Number(1.0, minimum=0.01, maximum=100.0),   # embedded only: train/val/test = 300/100/500 x scale
+        "official": official_source(OFFICIAL_SOURCES["vision_debugging"]),
     },
     "baselines": {
-        "methods": ["random", "knn_shapley", "tmc_shapley", "influence", "confident_learning"],
-        "tmc_iterations": 100,
-        "tmc_tolerance": 0.01,
-        "l2": 1000.0,                   # L2 penalty of the logistic models in influence and confident_learning
-        "cv_folds": 5,
-        "workers": "auto",
+        "methods": methods(["random", "knn_shapley", "tmc_shapley", "influence", "confident_learning"]),
+        "tmc_iterations": Integer(100, minimum=1, maximum=100_000),
+        "tmc_tolerance": Number(0.01, minimum=0.0, maximum=1.0),
+        "l2": Number(1000.0, minimum=0.0, maximum=1e12, exclusive_minimum=True),   # influence, confident_learning
+        "cv_folds": Integer(5, minimum=2, maximum=20),
+        "workers": WORKERS,
     },
     "evaluate": {
-        "compat": False,               # true: the original evaluator's acceptance and scoring
-        "target_ratio": 0.95,
-        "device": "auto",              # auto | cpu | cuda
-        "workers": "auto",
+        "compat": COMPAT,                                   # true: the original evaluator's acceptance and scoring
+        "target_ratio": Number(0.95, minimum=0.0, maximum=1.0),
+        "score_only": Boolean(False),                       # true: curves stop at the target (same scores, fewer trainings)
+        "device": Choice("auto", ["auto", "cpu", "cuda"]),
+        "workers": WORKERS,
     },
-    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
-}
+    "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+})
+DEFAULTS = SCHEMA.defaults()
 
 
 def load(path: str | Path) -> Parameters:
-    params = Parameters.load(path, DEFAULTS)
-    params.get("data.source", choices=["embedded", "official"])
-    tasks = params.get("data.tasks")
-    if not tasks or not all(isinstance(t, str) and t and "_" not in t for t in tasks):
-        raise params.fail("data.tasks", "must be a non-empty list of task ids without '_'")
-    if len(set(tasks)) != len(tasks):
-        raise params.fail("data.tasks", "task ids must be distinct")
-    params.get("data.scale", minimum=0.01)
-    params.get("data.noise_level", minimum=0.0, maximum=1.0)
-    params.get("evaluate.target_ratio", minimum=0.0, maximum=1.0)
-    params.get("evaluate.device", choices=["auto", "cpu", "cuda"])
-    params.get("baselines.tmc_iterations", minimum=1)
-    params.get("baselines.cv_folds", minimum=2)
-    return params
+    return Parameters.load(path, SCHEMA)
 
 
 def split_sizes(params: Parameters) -> dict:

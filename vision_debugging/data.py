@@ -19,6 +19,7 @@ import pandas as pd
 from common import synth
 from common.errors import ValidationError
 from common.io import matrix_column, read_parquet, write_parquet, write_text
+from common.untrusted.files import excerpt
 
 OFFICIAL_TASKS = ["01g317-flipped", "04hgtk-flipped", "04rky-flipped", "09j2d-flipped",
                   "01g317", "04hgtk", "04rky", "09j2d"]
@@ -79,7 +80,8 @@ def _binary_labels(values, path: Path, column: str) -> np.ndarray:
     bad = ~np.isin(array, [0, 1])
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValidationError(path, f"row {row} of column '{column}'", f"labels must be 0 or 1, found {array[row]!r}")
+        # The value itself is not shown: hv_label is hidden from participants.
+        raise ValidationError(path, f"row {row} of column '{column}'", "labels must be 0 or 1")
     return array.astype(np.int64)
 
 
@@ -90,7 +92,8 @@ def load_groundtruth(path: Path, train_ids: list[str]) -> np.ndarray:
     try:
         frame = pd.read_csv(path, dtype={"ImageID": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValidationError(path, None, f"not a readable CSV ({exc})") from None
+        # pandas may quote the file; it is hidden from participants, so only the kind of problem is named.
+        raise ValidationError(path, None, f"not a readable CSV ({type(exc).__name__})") from None
     for column in ("ImageID", "hv_label"):
         if column not in frame.columns:
             raise ValidationError(path, f"column '{column}'", "required column missing")
@@ -98,7 +101,7 @@ def load_groundtruth(path: Path, train_ids: list[str]) -> np.ndarray:
     aligned = first.reindex(train_ids)
     if aligned.isna().any():
         missing = aligned.index[aligned.isna()][0]
-        raise ValidationError(path, f"ImageID '{missing}'", "every training image needs a hv_label row")
+        raise ValidationError(path, f"ImageID {excerpt(missing)}", "every training image needs a hv_label row")
     return _binary_labels(aligned.to_numpy(), path, "hv_label")
 
 

@@ -5,8 +5,14 @@ only on the training labels, so here every distinct label state is trained once:
   * a fix of a row whose label was already right changes nothing, so the previous
     accuracy is reused (about 70% of the steps at 30% noise);
   * states shared by several submissions (no fix yet, everything fixed) are trained once;
-  * the remaining trainings run in parallel processes (one thread each) or on the GPU.
-All of this is exact: the accuracies, and so the scores, are those of the full replay.
+  * on the CPU (the exact route) each training is FrozenClassifier's, re-stated without autograd
+    and optimizer overheads (model.ExactTrainer, bit-identical), one per process;
+  * on a GPU (the batched route, `device: auto|cuda`) many states train at once, as one stack
+    of models (model.BatchedTrainer; equal up to rounding, see the README for the agreement).
+All of the CPU route is exact: the accuracies, and so the scores, are those of the full replay.
+
+`score_only: true` trains, per submission, the states in fix order only until the first step that
+reaches the target: the score is the same, the curve in the results stops at that step.
 
 Score (lower is better): with acc_k the rounded test accuracy after fixing the first k
 ranked rows, fraction_fixes = (min{k : acc_k >= ratio * reference} - 1) / N, where the
@@ -15,24 +21,27 @@ point, which is the same number for a valid submission).
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from common import metrics
+from common import summary as leaderboard
 from common.errors import DataPerfError
-from common.io import write_json, write_text
-from common.parallel import parallel_map
+from common.parallel import parallel_map, resolve_workers
+from common.progress import Progress
+from common.results import Publication, publish, require_settled
 from common.runrecord import run_record
 
 from . import config
 from .data import TaskData, load_task, task_files
-from .model import FrozenClassifier
+from .model import BatchedTrainer, ExactTrainer
 from .submission import find_submissions, parse_submission, read_time
 
 State = frozenset  # rows whose label differs from the noisy one
+TITLE = "Vision debugging: cleaning noisy training labels"
 
 
 def fix_steps(order: np.ndarray, noisy: np.ndarray, clean: np.ndarray, steps: int) -> list[tuple[int, State]]:
@@ -67,29 +76,155 @@ def labels_for(state: State, noisy: np.ndarray, clean: np.ndarray) -> np.ndarray
     return labels
 
 
-def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State, str]) -> float:
-    """One unit of work: train the frozen model on one label state of one task, return its test accuracy."""
-    data_id, state, device = job
-    task = tasks[data_id]
-    labels = labels_for(state, task.train.y, task.clean_y)
-    model = FrozenClassifier(device).fit(task.train.x, labels)
-    return model.accuracy(task.test.x, task.test.y)
+def fraction_of_fixes(accuracies: list[float], reference: float, ratio: float,
+                      steps: int | None = None) -> tuple[float, int]:
+    """(fraction, first k) for the first step whose accuracy reaches ratio * reference.
 
-
-def fraction_of_fixes(accuracies: list[float], reference: float, ratio: float) -> tuple[float, int]:
-    """(fraction, first k) for the first step whose accuracy reaches ratio * reference."""
+    `steps` is the length of the whole replay (default: the curve's), so a curve that stops at
+    the target scores as the whole one.
+    """
+    steps = len(accuracies) if steps is None else steps
     target = ratio * reference
     for index, accuracy in enumerate(accuracies):
         if accuracy >= target:
-            return index / len(accuracies), index + 1
-    return 1.0, len(accuracies) + 1  # unreachable target: counted as needing every fix and more
+            return index / steps, index + 1
+    return 1.0, steps + 1  # unreachable target: counted as needing every fix and more
+
+
+# ------------------------------------------------------------------ training label states
+
+def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State]) -> float:
+    """One unit of work of the exact route: the test accuracy after training on one label state."""
+    data_id, state = job
+    task = tasks[data_id]
+    trainer = ExactTrainer(task.train.x, task.test.x, task.test.y)
+    return trainer.accuracy(labels_for(state, task.train.y, task.clean_y))
+
+
+class StateAccuracies:
+    """The accuracy of every label state asked for, each trained once, on the exact or the batched route."""
+
+    def __init__(self, tasks: dict[str, TaskData], device: str, workers, batched: bool | None = None):
+        self.tasks = tasks
+        self.device = device
+        self.batched = device == "cuda" if batched is None else batched
+        self.workers = workers
+        self.known: dict[tuple[str, State], float] = {}
+        self.seconds = 0.0
+        self._batched_trainers: dict[str, BatchedTrainer] = {}
+
+    def __getitem__(self, key: tuple[str, State]) -> float:
+        return self.known[key]
+
+    def __contains__(self, key: tuple[str, State]) -> bool:
+        return key in self.known
+
+    def round_size(self) -> int:
+        """States worth training in one go: a device batch, or a few per worker process."""
+        if self.batched:
+            return self._trainer(next(iter(self.tasks))).states_per_batch()
+        return 8 * resolve_workers(self.workers, 1 << 30)
+
+    def _trainer(self, data_id: str) -> BatchedTrainer:
+        if data_id not in self._batched_trainers:
+            task = self.tasks[data_id]
+            self._batched_trainers[data_id] = BatchedTrainer(task.train.x, task.test.x, task.test.y, self.device)
+        return self._batched_trainers[data_id]
+
+    def train(self, wanted, progress: Progress | None = None) -> None:
+        """Train every (data_id, state) in `wanted` not known yet, in order."""
+        jobs = list(dict.fromkeys(key for key in wanted if key not in self.known))
+        started = time.perf_counter()
+        if self.batched:
+            for data_id in dict.fromkeys(d for d, _ in jobs):
+                task, trainer = self.tasks[data_id], self._trainer(data_id)
+                states = [s for d, s in jobs if d == data_id]
+                size = trainer.states_per_batch()
+                for start in range(0, len(states), size):
+                    chunk = states[start:start + size]
+                    labels = np.stack([labels_for(s, task.train.y, task.clean_y) for s in chunk])
+                    for state, accuracy in zip(chunk, trainer.accuracies(labels)):
+                        self.known[(data_id, state)] = accuracy
+                    if progress is not None:
+                        progress.update(len(chunk))
+        else:
+            for key, accuracy in zip(jobs, parallel_map(_train_and_score, jobs, self.workers, progress=progress,
+                                                        shared=self.tasks)):
+                self.known[key] = accuracy
+        self.seconds += time.perf_counter() - started
 
 
 @dataclass
-class MethodResult:
+class Curve:
+    """One submission file's replay: its steps, the state its target comes from, how far it is known."""
+    data_id: str
     method: str
     steps: list[tuple[int, State]]
+    reference: State
     seconds: float | None
+    known: int = 0              # leading steps whose accuracy is known and below the target (or all)
+    hit: int | None = None      # index of the first step that reaches the target
+    done: bool = False
+
+    def advance(self, accuracies: StateAccuracies, ratio: float) -> bool:
+        """Walk the known steps; done once the target is reached or the steps run out."""
+        target = ratio * accuracies[(self.data_id, self.reference)]
+        while not self.done and self.known < len(self.steps):
+            key = (self.data_id, self.steps[self.known][1])
+            if key not in accuracies:
+                return False
+            self.known += 1
+            if accuracies[key] >= target:
+                self.hit = self.known - 1
+                self.done = True
+        self.done = True
+        return True
+
+    def upcoming(self, accuracies: StateAccuracies, count: int) -> list[tuple[str, State]]:
+        """The next `count` distinct states of this replay not trained yet."""
+        out: dict[tuple[str, State], None] = {}
+        for _, state in self.steps[self.known:]:
+            key = (self.data_id, state)
+            if key not in accuracies and key not in out:
+                out[key] = None
+                if len(out) == count:
+                    break
+        return list(out)
+
+    def untrained(self, accuracies: StateAccuracies) -> int:
+        return len({s for _, s in self.steps[self.known:] if (self.data_id, s) not in accuracies})
+
+
+def replay_full(curves: list[Curve], accuracies: StateAccuracies, first: list, ratio: float) -> None:
+    """Every step of every curve (the default: full curves for the plots)."""
+    wanted = list(dict.fromkeys(first + [(c.data_id, s) for c in curves for _, s in c.steps]))
+    with Progress("retraining", len(wanted)) as progress:
+        accuracies.train(wanted, progress)
+    for curve in curves:
+        curve.advance(accuracies, ratio)
+        curve.known = len(curve.steps)
+
+
+def replay_to_target(curves: list[Curve], accuracies: StateAccuracies, first: list, ratio: float) -> None:
+    """Score-only: per curve, the states in fix order until the first step that reaches the target.
+
+    Rounds of a few states per unfinished curve (at most `round_size` in all, one per curve at least),
+    so a curve trains at most a round's share past its target.
+    """
+    size = accuracies.round_size()
+    with Progress("retraining (score only)", len(first)) as progress:
+        accuracies.train(first, progress)
+        active = [c for c in curves if not c.advance(accuracies, ratio)]
+        while active:
+            share = max(1, math.ceil(size / len(active)))
+            wanted = list(dict.fromkeys(key for c in active for key in c.upcoming(accuracies, share)))
+            # what may still be needed: an upper bound, shrinking as curves reach their target
+            ahead = len({(c.data_id, s) for c in active for _, s in c.steps[c.known:]
+                         if (c.data_id, s) not in accuracies})
+            progress.set_total(progress.done + ahead)
+            accuracies.train(wanted, progress)
+            active = [c for c in active if not c.advance(accuracies, ratio)]
+        progress.set_total(progress.done)
 
 
 def resolve_device(name: str) -> str:
@@ -104,8 +239,19 @@ def resolve_device(name: str) -> str:
 def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
              submission_folder: Path, results_folder: Path) -> dict:
     params = config.load(parameters_file)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        methods, refusals = _evaluate(params, parameters_file, embedding_folder, groundtruth_folder,
+                                      submission_folder, out)
+    refusals.raise_if_any()   # after what could be scored was published
+    return methods
+
+
+def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
+              submission_folder: Path, out: Publication):
     compat = params.get("evaluate.compat")
     ratio = params.get("evaluate.target_ratio")
+    score_only = params.get("evaluate.score_only")
     device = resolve_device(params.get("evaluate.device"))
     data_ids = params.get("data.tasks")
     sizes = config.split_sizes(params)
@@ -117,53 +263,53 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
         files = task_files(embedding_folder, groundtruth_folder, data_id, noise, sizes)
         tasks[data_id] = load_task(files, sizes, val=False)
 
-    # Parse every file first, so a bad file stops the run before any training.
-    per_task: dict[str, list[MethodResult]] = {d: [] for d in data_ids}
-    for sub in submissions:
+    # Parse every file first: a method with a bad file is refused before any training, the others are scored.
+    def parse(sub) -> Curve:
         task = tasks[sub.data_id]
         n = len(task.train.y)
-        order = parse_submission(sub.path, n, compat)
+        order = parse_submission(sub.path, n, compat, root=Path(submission_folder))
         steps = fix_steps(order, task.train.y, task.clean_y, n)
-        per_task[sub.data_id].append(MethodResult(sub.method, steps, read_time(sub.time_path)))
+        reference = steps[-1][1] if compat else all_fixed(task)
+        return Curve(sub.data_id, sub.method, steps, reference, read_time(sub.time_path, root=Path(submission_folder)))
 
-    # Every distinct label state, trained once.
-    jobs: list[tuple[str, State, str]] = []
-    seen: set[tuple[str, State]] = set()
-    for data_id, results in per_task.items():
-        everything = all_fixed(tasks[data_id])
-        wanted = [frozenset(), everything] + [state for r in results for _, state in r.steps]
-        for state in wanted:
-            if (data_id, state) not in seen:
-                seen.add((data_id, state))
-                jobs.append((data_id, state, device))
-    started = time.perf_counter()
-    workers = 1 if device == "cuda" else params.get("evaluate.workers")
-    accuracies = parallel_map(_train_and_score, jobs, workers, progress="retraining", shared=tasks)
-    elapsed = time.perf_counter() - started
-    accuracy_of = {(d, s): a for (d, s, _), a in zip(jobs, accuracies)}
-    replayed = sum(len(r.steps) for rs in per_task.values() for r in rs)
-    print(f"evaluate: {len(jobs)} trainings replace {replayed} replayed fixes "
-          f"({len(submissions)} submission files) in {elapsed:.1f} s on {device}")
+    refusals = leaderboard.Refusals(submission_folder)
+    curves: list[Curve] = [curve for _, curve in refusals.screen(submissions, parse, lambda s: s.method)]
+    submissions = [s for s in submissions if s.method not in refusals.methods]   # never hashed nor read again
+    scored_ids = [d for d in data_ids if any(c.data_id == d for c in curves)]    # none when every method was refused
 
-    results_folder = Path(results_folder)
+    # Trained first: per task the unfixed and the fully fixed state, then every curve's reference.
+    first = [(d, s) for d in scored_ids for s in (frozenset(), all_fixed(tasks[d]))]
+    first += [(c.data_id, c.reference) for c in curves]
+    accuracies = StateAccuracies(tasks, device, params.get("evaluate.workers"))
+    (replay_to_target if score_only else replay_full)(curves, accuracies, first, ratio)
+    replayed = sum(c.known for c in curves)
+    trainings = len(accuracies.known)
+    route = "batched" if accuracies.batched else "exact"
+    print(f"evaluate: {trainings} trainings replace {replayed} replayed fixes "
+          f"({len(submissions)} submission files{', score only' if score_only else ''}) "
+          f"in {accuracies.seconds:.1f} s on {device} ({route} route)")
+
     summary_rows = []
+    per_task: dict[str, list[Curve]] = {d: [c for c in curves if c.data_id == d] for d in scored_ids}
     for data_id, results in per_task.items():
         task = tasks[data_id]
         everything = all_fixed(task)
-        before = accuracy_of[(data_id, frozenset())]
-        clean = accuracy_of[(data_id, everything)]
+        before = accuracies[(data_id, frozenset())]
+        clean = accuracies[(data_id, everything)]
         evaluations, scores, legacy = [], {}, {}
         for result in sorted(results, key=lambda r: r.method):
-            curve = [accuracy_of[(data_id, state)] for _, state in result.steps]
-            reference = curve[-1] if compat else clean
-            fraction, first = fraction_of_fixes(curve, reference, ratio)
+            shown = result.steps[:result.known]
+            curve = [accuracies[(data_id, state)] for _, state in shown]
+            reference = accuracies[(data_id, result.reference)]
+            fraction, first_k = fraction_of_fixes(curve, reference, ratio, len(result.steps))
             evaluations += [{"submission": result.method, "accuracy": a, "fixes": k}
-                            for a, (k, _) in zip(curve, result.steps)]
+                            for a, (k, _) in zip(curve, shown)]
             legacy[result.method] = {"auc": -1, "fraction_fixes": fraction}
             scores[result.method] = {
-                "fraction_fixes": fraction, "fixes_to_target": first, "target_accuracy": ratio * reference,
-                "final_accuracy": curve[-1], "dynabench_percent": float(100 * np.round(fraction, 4)),
-                "seconds": result.seconds,
+                "fraction_fixes": fraction, "fixes_to_target": first_k, "target_accuracy": ratio * reference,
+                "final_accuracy": accuracies[(data_id, result.steps[-1][1])],
+                "dynabench_percent": float(100 * np.round(fraction, 4)),
+                "seconds": result.seconds, "curve_steps": len(shown), "curve_complete": len(shown) == len(result.steps),
             }
             summary_rows.append({"data_id": data_id, "method": result.method, **scores[result.method]})
         n_states = len({s for r in results for _, s in r.steps} | {frozenset(), everything})
@@ -171,52 +317,36 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
                             inputs=[task.files.train, task.files.test, task.files.groundtruth]
                             + [s.path for s in submissions if s.data_id == data_id],
                             relative_to=Path(parameters_file).resolve().parent,
-                            device=device, distinct_label_states=n_states, mode="compat" if compat else "strict")
-        write_json(results_folder / f"{data_id}_evaluation.json", {
+                            device=device, route=route, distinct_label_states=n_states,
+                            mode="compat" if compat else "strict")
+        out.write_json(f"{data_id}_evaluation.json", {
             "data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),
             "before_acc": before, "clean_acc": clean, "target_ratio": ratio,
+            "curves": "to_target" if score_only else "full",
             "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
 
-    summary = summarize(summary_rows, data_ids)
+    methods = sorted({r["method"] for r in summary_rows})
+    results = [leaderboard.MethodScores(
+        method, {r["data_id"]: r["fraction_fixes"] for r in summary_rows if r["method"] == method},
+        seconds=_total_seconds([r["seconds"] for r in summary_rows if r["method"] == method], len(data_ids)))
+        for method in methods]
     record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
-                        relative_to=Path(parameters_file).resolve().parent, device=device,
-                        trainings=len(jobs), training_seconds=elapsed)
-    write_json(results_folder / "summary.json", {"methods": summary, "per_task": summary_rows,
-                                                 "mode": "compat" if compat else "strict", "run": record})
-    write_text(results_folder / "summary.csv", summary_csv(summary_rows, data_ids))
-    print(score_table(summary, summary_rows, data_ids))
-    print(f"results: {results_folder}")
-    return summary
+                        relative_to=Path(parameters_file).resolve().parent, device=device, route=route,
+                        trainings=trainings, training_seconds=accuracies.seconds,
+                        curves="to_target" if score_only else "full")
+    score = leaderboard.Score("fraction_fixes", f"fraction of fixes to reach {ratio:.0%} of the clean accuracy",
+                              "lower")
+    summary = leaderboard.build("vision_debugging", TITLE, score, "task", data_ids, results, rows=summary_rows,
+                                refused=refusals.records, mode="compat" if compat else "strict", run=record)
+    out.write_json("summary.json", summary)
+    out.write_text("summary.csv", leaderboard.to_csv(summary))
+    print(leaderboard.to_table(summary))
+    print(f"results: {out.folder}")
+    return summary["methods"], refusals
 
 
-def summarize(rows: list[dict], data_ids: list[str]) -> dict:
-    methods = sorted({r["method"] for r in rows})
-    out = {}
-    for method in methods:
-        values = [r["fraction_fixes"] for r in rows if r["method"] == method]
-        out[method] = {"tasks": len(values), **metrics.summarize(values)}
-    return out
-
-
-def summary_csv(rows: list[dict], data_ids: list[str]) -> str:
-    methods = sorted({r["method"] for r in rows})
-    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
-    lines = ["method," + ",".join(data_ids) + ",mean"]
-    for method in methods:
-        values = [lookup.get((d, method)) for d in data_ids]
-        present = [v for v in values if v is not None]
-        cells = ["" if v is None else f"{v:.4f}" for v in values]
-        lines.append(",".join([method] + cells + [f"{np.mean(present):.4f}"]))
-    return "\n".join(lines) + "\n"
-
-
-def score_table(summary: dict, rows: list[dict], data_ids: list[str]) -> str:
-    """The fraction of fixes per task and method (lower is better), as printed at the end of evaluate."""
-    lookup = {(r["data_id"], r["method"]): r["fraction_fixes"] for r in rows}
-    width = max(len(m) for m in summary) if summary else 6
-    head = f"{'method':<{width}}  " + "  ".join(f"{d[:14]:>14}" for d in data_ids) + "    mean ± std"
-    lines = ["fraction of fixes to reach the target accuracy (lower is better)", head]
-    for method in sorted(summary, key=lambda m: summary[m]["mean"]):
-        cells = "  ".join(f"{lookup[(d, method)]:>14.4f}" if (d, method) in lookup else f"{'-':>14}" for d in data_ids)
-        lines.append(f"{method:<{width}}  {cells}    {summary[method]['mean']:.4f} ± {summary[method]['std']:.4f}")
-    return "\n".join(lines)
+def _total_seconds(seconds: list[float | None], tasks: int) -> float | None:
+    """The method's run time over all tasks, when every task has its time file."""
+    if len(seconds) < tasks or any(s is None for s in seconds):
+        return None
+    return float(sum(seconds))

@@ -17,11 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import ValidationError, raise_all
+from common.errors import Problems, ValidationError
 from common.io import write_text
 from common.plugins import check_method_name
+from common.untrusted.files import excerpt, folder_entries, read_limited
+from common.untrusted.formats import decode_text, universal_lines
 
 STRICT_LINE = re.compile(r"^\s*\d+\s*$")
+RANKING_BYTES_PER_ROW = 32
+RANKING_SLACK_BYTES = 1 << 20
+TIME_LIMIT_BYTES = 4096
+MAX_INDEX_DIGITS = 18          # any longer index is out of range: no need to convert it
 
 
 @dataclass(frozen=True)
@@ -46,91 +52,89 @@ def write_submission(folder: Path, data_id: str, method: str, order: np.ndarray,
     return path
 
 
+def ranking_limit(n_train: int) -> int:
+    """Largest ranking file read: a valid one needs ~7 bytes per row; 32 per row plus 1 MiB leaves room for
+    padding, CRLF and compat's extra lines."""
+    return RANKING_SLACK_BYTES + RANKING_BYTES_PER_ROW * n_train
+
+
 def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[SubmissionFile]:
-    """Every submission file in folder, matched to a task; the rules are checked here."""
+    """Every submission file in folder, matched to a task; the rules are checked here.  Nothing is followed."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".txt" and not p.name.startswith("."))
+    regular, _, others = folder_entries(folder)
+    # Links and FIFOs named like submissions are listed too: reading them (read_limited) refuses them by name.
+    files = sorted(p for p in regular + others if p.suffix == ".txt" and not p.name.startswith("."))
+    times = {p.name for p in files if p.name.startswith("time")}
     found: list[SubmissionFile] = []
-    errors: list[ValidationError] = []
+    errors = Problems()
     for path in files:
         if path.name.startswith("time"):
             continue
         prefix = path.name.split("_")[0]
         if prefix not in data_ids:
             if not compat:
-                errors.append(ValidationError(path, f"task id '{prefix}'",
-                                              f"not a task of this run: file names must be <task id>_<method>.txt "
-                                              f"with a task id in data.tasks {data_ids}"))
+                errors.add(ValidationError(path, f"task id {excerpt(prefix)}",
+                                           f"not a task of this run: file names must be <task id>_<method>.txt "
+                                           f"with a task id in data.tasks {data_ids}"))
             continue
         method = path.name[:-len(".txt")].replace(f"{prefix}_", "") if compat else path.name[len(prefix) + 1:-len(".txt")]
         if not compat:
             try:
                 check_method_name(method, path)
             except ValidationError as exc:
-                errors.append(exc)
+                errors.add(exc)
                 continue
         time_path = folder / time_name(prefix, method)
-        found.append(SubmissionFile(prefix, method, path, time_path if time_path.is_file() else None))
+        found.append(SubmissionFile(prefix, method, path, time_path if time_path.name in times else None))
     if not compat:
         methods = sorted({s.method for s in found})
         have = {(s.data_id, s.method) for s in found}
         for method in methods:
             missing = [d for d in data_ids if (d, method) not in have]
             if missing:
-                errors.append(ValidationError(folder / submission_name(missing[0], method), f"method '{method}'",
-                                              f"missing file: every method needs one file per task; none for {missing}"))
-    raise_all(errors)
+                errors.add(ValidationError(folder / submission_name(missing[0], method), f"method '{method}'",
+                                           f"missing file: every method needs one file per task; none for {missing}"))
+    errors.raise_all()
     if not found:
         raise ValidationError(folder, None, f"no submission files found (expected <task id>_<method>.txt for {data_ids})")
     return found
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(path, None, "must be UTF-8 text with one integer per line") from None
-
-
-def _universal_lines(text: str) -> list[str]:
-    """Lines as Python's text-mode readlines() sees them (\n, \r\n and \r all end a line)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
-
-
-def parse_submission(path: Path, n_train: int, compat: bool) -> np.ndarray:
-    """The inspection order as an int64 array, or a ValidationError naming the line and the rule."""
-    text = _read_text(path)
+def parse_submission(path: Path, n_train: int, compat: bool, root: Path | None = None) -> np.ndarray:
+    """The inspection order as an int64 array, or a ValidationError naming the line and the rule.  The file
+    is read through read_limited (no link below `root`, the submission folder; at most ranking_limit bytes)."""
+    text = decode_text(read_limited(path, ranking_limit(n_train), root), path)
     if compat:
-        return _parse_compat(path, _universal_lines(text), n_train)
+        return _parse_compat(path, universal_lines(text), n_train)
     lines = text.splitlines()
     if not lines or all(not line.strip() for line in lines):
         raise ValidationError(path, None, f"empty file: expected a permutation of 0..{n_train - 1}")
-    errors: list[ValidationError] = []
+    errors = Problems()
     values: list[int] = []
     first_seen: dict[int, int] = {}
     for number, line in enumerate(lines, start=1):
         if not STRICT_LINE.match(line):
-            rule = "blank line" if not line.strip() else f"not a non-negative integer: {line.strip()[:40]!r}"
-            errors.append(ValidationError(path, f"line {number}", f"{rule} (one training index per line)"))
+            rule = "blank line" if not line.strip() else f"not a non-negative integer: {excerpt(line.strip())}"
+            errors.found(path, f"line {number}", f"{rule} (one training index per line)")
             continue
-        value = int(line)
+        digits = line.strip().lstrip("0") or "0"
+        value = int(digits) if len(digits) <= MAX_INDEX_DIGITS else n_train   # int() refuses > 4,300 digits
         if value >= n_train:
-            errors.append(ValidationError(path, f"line {number}", f"index {value} out of range 0..{n_train - 1}"))
+            shown = digits if len(digits) <= MAX_INDEX_DIGITS else f"of {len(digits):,} digits"
+            errors.found(path, f"line {number}", f"index {shown} out of range 0..{n_train - 1}")
         elif value in first_seen:
-            errors.append(ValidationError(path, f"line {number}",
-                                          f"duplicate index {value} (first on line {first_seen[value]})"))
+            errors.found(path, f"line {number}", f"duplicate index {value} (first on line {first_seen[value]})")
         else:
             first_seen[value] = number
-        values.append(value)
+            values.append(value)
     if not errors and len(first_seen) < n_train:
         missing = sorted(set(range(n_train)) - set(first_seen))
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-        errors.append(ValidationError(path, f"{len(missing)} indices missing ({shown})",
-                                      f"a submission must rank all {n_train} training rows"))
-    raise_all(errors)
+        errors.add(ValidationError(path, f"{len(missing)} indices missing ({shown})",
+                                   f"a submission must rank all {n_train} training rows"))
+    errors.raise_all()
     return np.asarray(values, dtype=np.int64)
 
 
@@ -140,26 +144,26 @@ def _parse_compat(path: Path, lines: list[str], n_train: int) -> np.ndarray:
     for number, line in enumerate(lines, start=1):
         try:
             values.append(int(line.rstrip()))
-        except ValueError:
+        except ValueError:   # also for more than 4,300 digits, which int() refuses
             raise ValidationError(path, f"line {number}",
-                                  f"int() cannot parse {line.strip()[:40]!r} (the original evaluator fails here too)") from None
-    used = np.asarray(values[:n_train], dtype=np.int64)
-    bad = (used < 0) | (used >= n_train)
-    if bad.any():
-        where = int(np.argmax(bad))
-        raise ValidationError(path, f"line {where + 1}", f"index {used[where]} out of range 0..{n_train - 1} "
-                              "(the original evaluator fails here too)")
-    return used
+                                  f"int() cannot parse {excerpt(line.strip())} "
+                                  "(the original evaluator fails here too)") from None
+    used = values[:n_train]
+    for where, value in enumerate(used):
+        if not 0 <= value < n_train:
+            raise ValidationError(path, f"line {where + 1}", f"index {excerpt(value)} out of range 0..{n_train - 1} "
+                                  "(the original evaluator fails here too)")
+    return np.asarray(used, dtype=np.int64)
 
 
-def read_time(path: Path | None) -> float | None:
+def read_time(path: Path | None, root: Path | None = None) -> float | None:
     if path is None:
         return None
-    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    text = decode_text(read_limited(path, TIME_LIMIT_BYTES, root), path).strip()
     try:
         seconds = float(text)
     except ValueError:
-        raise ValidationError(path, None, f"must hold one number of seconds, found {text[:40]!r}") from None
+        raise ValidationError(path, None, f"must hold one number of seconds, found {excerpt(text)}") from None
     if not np.isfinite(seconds) or seconds < 0:
-        raise ValidationError(path, None, f"seconds must be a finite non-negative number, found {text[:40]!r}")
+        raise ValidationError(path, None, f"seconds must be a finite non-negative number, found {excerpt(text)}")
     return seconds

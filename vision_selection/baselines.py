@@ -26,9 +26,11 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ShuffleSplit
 
-from common.errors import DataPerfError
+from common.errors import DataPerfError, display_path
 from common.io import write_yaml
 from common.plugins import check_method_name, listed_methods
+from common.results import FilesPublication, publish_files
+from common.untrusted.files import excerpt
 
 from . import config
 from .algorithm import Concept, Pool, Selector, load_selector_class
@@ -53,7 +55,7 @@ def load_inputs(data_folder: Path, concepts: list[str]) -> tuple[Pool, list[Conc
         examples = read_examples(lay.examples(name))
         missing = [e for e, r in zip(examples, pool.rows(examples)) if r < 0]
         if missing:
-            raise DataPerfError(f"{lay.examples(name)}: example '{missing[0]}' is not in the candidate pool")
+            raise DataPerfError(f"{display_path(lay.examples(name))}: example {excerpt(missing[0])} is not in the candidate pool")
         tasks.append(Concept(name, mid_of(name), examples))
     return pool, tasks
 
@@ -270,6 +272,13 @@ def check_selection(selection, pool: Pool, concepts: list[Concept], budget: int,
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     params = config.load(parameters_file)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = _create_baselines(params, data_folder, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def _create_baselines(params, data_folder: Path, out: FilesPublication) -> list[Path]:
     specs, selectors = listed_methods(params, make_selector)
     started = time.perf_counter()
     pool, concepts = load_inputs(Path(data_folder), params.get("data.concepts"))
@@ -281,10 +290,8 @@ def create_baselines(parameters_file: Path, data_folder: Path, submission_folder
         selection = check_selection(selector.select(pool, concepts, budget), pool, concepts, budget, selector.name)
         seconds = time.perf_counter() - started
         for concept in concepts:
-            written.append(write_submission(Path(submission_folder), selector.name, concept.name,
-                                            selection[concept.name]))
-        write_yaml(Path(submission_folder) / selector.name / "timing.yaml", {"seconds": seconds})
+            written.append(write_submission(out.root, selector.name, concept.name, selection[concept.name]))
+        write_yaml(out.root / selector.name / "timing.yaml", {"seconds": seconds})
         sizes = ", ".join(f"{c.name} {len(selection[c.name])}" for c in concepts)
         print(f"create_baselines: {selector.name:<16} {seconds:8.2f} s  ({sizes} rows)")
-    print(f"submissions: {submission_folder}")
     return written

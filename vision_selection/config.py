@@ -1,62 +1,52 @@
-"""Parameters of the vision-selection cube (workspace/parameters.yaml) and their defaults."""
+"""Parameters of the vision-selection cube (workspace/parameters.yaml): their rules and defaults."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from common.closed.limits import closed_defaults
+from common.closed.limits import CLOSED
 from common.download import OFFICIAL_SOURCES
-from common.parameters import Parameters
+from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number, Parameters,
+                               Schema, methods, official_source, source_choice)
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
-CONCEPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# Concept names become file names (<Concept>.csv, alpha_test_set_<Concept>_256.parquet).
+CONCEPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
-DEFAULTS = {
-    "seed": 0,
+SCHEMA = Schema({
+    "seed": SEED,
     "data": {
-        "source": "embedded",          # embedded | official
-        "seed": None,                  # the generator's own seed (null: `seed`); secret in closed rounds
-        "concepts": list(CONCEPTS),
-        "scale": 0.02,                 # embedded only: 1 = the official pool (about 1.2 million images)
+        "source": source_choice(),
+        "seed": DATA_SEED,             # the generator's own seed (null: `seed`); secret in closed rounds
+        "concepts": ListOf(Name("", CONCEPT_NAME, "a concept name of letters, digits, '_' and '-' (at most 64)"),
+                           list(CONCEPTS), max_items=64),
+        "scale": Number(0.02, minimum=0.0001, maximum=1.0),   # embedded only: 1 = the official pool (1.2M images)
         "official": {
-            "resources": dict(OFFICIAL_SOURCES["vision_selection"]),
-            "machine_labels": dict(OFFICIAL_SOURCES["vision_selection_machine_labels"]),
+            "resources": official_source(OFFICIAL_SOURCES["vision_selection"]),
+            "machine_labels": official_source(OFFICIAL_SOURCES["vision_selection_machine_labels"]),
         },
     },
-    "budget": 1000,                    # (ImageID, label) pairs per concept
+    "budget": Integer(1000, minimum=2, maximum=1_000_000),          # (ImageID, label) pairs per concept
     "baselines": {
-        "methods": ["random", "centroid", "fps_cv", "pseudo_boundary"],
-        "random_size": 500,            # random: like the shipped random_500.csv
-        "centroid_candidates": 500,    # centroid: the original's n_random (pool images looked at)
-        "centroid_closest": 50,        # centroid: the original's n_closest (labelled 1, as many furthest 0)
-        "fps_points": 1000,            # fps_cv: farthest-point negatives drawn from the pool
-        "fps_positive_sizes": [5, 10, 20, 40],
-        "fps_negative_sizes": [20, 40, 90],
-        "cv_folds": 5,
-        "min_confidence": 0.7,         # machine labels at least this confident count as positives
+        "methods": methods(["random", "centroid", "fps_cv", "pseudo_boundary"]),
+        "random_size": Integer(500, minimum=1, maximum=1_000_000),         # random: like the shipped random_500.csv
+        "centroid_candidates": Integer(500, minimum=1, maximum=2_000_000),  # centroid: the original's n_random
+        "centroid_closest": Integer(50, minimum=1, maximum=1_000_000),      # centroid: the original's n_closest
+        "fps_points": Integer(1000, minimum=1, maximum=100_000),            # fps_cv: farthest-point negatives
+        "fps_positive_sizes": ListOf(Integer(5, minimum=1, maximum=1_000_000), [5, 10, 20, 40], max_items=32),
+        "fps_negative_sizes": ListOf(Integer(20, minimum=1, maximum=1_000_000), [20, 40, 90], max_items=32),
+        "cv_folds": Integer(5, minimum=2, maximum=20),
+        "min_confidence": Number(0.7, minimum=0.0, maximum=1.0),   # machine labels this confident are positives
     },
     "evaluate": {
-        "compat": False,               # true: accept and score exactly like the original main.py
+        "compat": COMPAT,                                           # true: the original main.py
+        "workers": WORKERS,                                         # processes for the fits (one per file)
     },
-    "closed": closed_defaults(),       # sandbox limits of closed-division rounds (common/closed/limits.py)
-}
+    "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+})
+DEFAULTS = SCHEMA.defaults()
 
 
 def load(path: str | Path) -> Parameters:
-    params = Parameters.load(path, DEFAULTS)
-    params.get("data.source", choices=["embedded", "official"])
-    concepts = params.get("data.concepts")
-    if not concepts or not all(isinstance(c, str) and CONCEPT_NAME.match(c) for c in concepts) \
-            or len(set(concepts)) != len(concepts):
-        raise params.fail("data.concepts", "must be distinct names of letters, digits, '_' and '-'")
-    params.get("data.scale", minimum=0.0001, maximum=1.0)
-    params.get("budget", minimum=2)
-    for key in ("random_size", "centroid_candidates", "centroid_closest", "fps_points"):
-        params.get(f"baselines.{key}", minimum=1)
-    params.get("baselines.cv_folds", minimum=2)
-    params.get("baselines.min_confidence", minimum=0.0, maximum=1.0)
-    for key in ("fps_positive_sizes", "fps_negative_sizes"):
-        sizes = params.get(f"baselines.{key}")
-        if not sizes or not all(isinstance(s, int) and s >= 1 for s in sizes):
-            raise params.fail(f"baselines.{key}", "must be a non-empty list of whole numbers >= 1")
-    return params
+    return Parameters.load(path, SCHEMA)

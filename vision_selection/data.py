@@ -26,7 +26,9 @@ import pyarrow.parquet as pq
 
 from common import synth
 from common.errors import ValidationError
-from common.io import matrix_column, write_bytes_atomic, write_text
+from common.io import matrix_column, read_parquet, write_bytes_atomic, write_text
+from common.progress import tracked
+from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
 POOL_PATH = "embeddings/train_emb_256_dataperf.parquet"
@@ -120,7 +122,8 @@ def read_pool(path: Path, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     x = np.empty((n, EMBEDDING_DIM), dtype=dtype)
     ids = []
     start = 0
-    for batch in dataset.to_batches(columns=[ID_COL, EMB_COL], batch_size=65_536):
+    for batch in tracked(dataset.to_batches(columns=[ID_COL, EMB_COL], batch_size=65_536), "reading the pool",
+                         -(-n // 65_536)):
         if batch.num_rows == 0:
             continue
         block = matrix_column(pa.Table.from_batches([batch]), EMB_COL, path, dtype=dtype)
@@ -140,8 +143,11 @@ def read_examples(path: Path) -> list[str]:
     """The example ImageIDs of one concept (all positives)."""
     if not path.is_file():
         raise ValidationError(path, None, "example set not found")
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationError(path, None, f"not a readable UTF-8 CSV ({type(exc).__name__})") from None
     if not rows or ID_COL not in rows[0]:
         raise ValidationError(path, None, f"must be a CSV with an '{ID_COL}' column and at least one row")
     return [r[ID_COL] for r in rows]
@@ -157,17 +163,12 @@ class TestSet:
 def read_test_set(path: Path) -> TestSet:
     if not path.is_file():
         raise ValidationError(path, None, "test set not found")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
-    missing = [c for c in (ID_COL, LABEL_COL, EMB_COL) if c not in table.column_names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", "required columns missing")
+    table = read_parquet(path, [ID_COL, LABEL_COL, EMB_COL])   # not the URL and display-name columns
     labels = [str(v) for v in table.column(LABEL_COL).to_pylist()]
     bad = [v for v in labels if v not in ("0", "1")]
-    if bad:
-        raise ValidationError(path, f"{LABEL_COL} '{bad[0]}'", "test labels must be '0' or '1'")
+    if bad:   # the value is not shown: the test set is hidden from participants
+        raise ValidationError(path, f"row {labels.index(bad[0]) + 1} of column '{LABEL_COL}'",
+                              "test labels must be '0' or '1'")
     x = matrix_column(table, EMB_COL, path, dtype=np.float64)
     _check_dim(x, path)
     return TestSet(table.column(ID_COL).to_pylist(), x, np.array([int(v) for v in labels], dtype=np.int64))
@@ -190,7 +191,8 @@ def read_machine_labels(path: Path, mids: list[str]) -> pa.Table:
                 table = pa.Table.from_batches([batch])
                 parts.append(table.filter(pc.is_in(table.column("LabelName"), wanted)))
     except (pa.ArrowInvalid, KeyError) as exc:
-        raise ValidationError(path, None, f"not an ImageID,Source,LabelName,Confidence CSV ({exc})") from None
+        # pyarrow quotes the offending row: only its position is kept (not a participant's file)
+        raise ValidationError(path, None, f"not an ImageID,Source,LabelName,Confidence CSV{arrow_csv_problem(exc)}") from None
     if not parts:
         return pa.table({ID_COL: pa.array([], pa.string()), "LabelName": pa.array([], pa.string()),
                          LABEL_COL: pa.array([], pa.float64())})
@@ -324,7 +326,7 @@ def generate(root: Path, concepts: list[str], scale: float, seed: int) -> dict:
     pool_dir.mkdir(parents=True, exist_ok=True)
     for stale in pool_dir.glob("part-*.parquet"):
         stale.unlink()
-    for part, start in enumerate(range(0, n, PART_ROWS)):
+    for part, start in tracked(list(enumerate(range(0, n, PART_ROWS))), "download: pool parts"):
         stop = min(n, start + PART_ROWS)
         prng = np.random.default_rng([seed, zlib.crc32(b"vision-selection-part"), part])
         x = _embed(world, prng, _latent(world, prng, kind[start:stop], concept[start:stop], mode[start:stop]))

@@ -14,9 +14,7 @@ single class, a missing file) is still an error, with a clear message.
 """
 from __future__ import annotations
 
-import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +26,16 @@ import pyarrow.compute as pc
 from common.errors import ValidationError, raise_all
 from common.io import write_text
 from common.plugins import method_folders
+from common.untrusted.files import excerpt, read_limited
+from common.untrusted.formats import csv_rows, decode_text, load_json
 
 from .data import ID_COL, LABEL_COL
 
 LOOSE_METHOD = "submission"
 SUFFIXES = (".csv", ".json")
+STRICT_BYTES_PER_ROW = 1024
+STRICT_SLACK_BYTES = 1 << 20
+COMPAT_LIMIT_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,16 @@ class SubmissionFile:
     path: Path
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     image: object      # the ImageID as found (validated to a string)
     label: object      # as found: CSV text, JSON value
-    where: str         # "line 3" (CSV) / "entry 3" (JSON)
+    number: int        # line (CSV) or entry (JSON) number
+    kind: str = "line"
+
+    @property
+    def where(self) -> str:
+        return f"{self.kind} {self.number}"      # "line 3" (CSV) / "entry 3" (JSON)
 
 
 @dataclass
@@ -92,74 +100,63 @@ def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[Su
 
 # ---------------------------------------------------------------- parsing
 
-def read_entries(path: Path, concept: str, compat: bool) -> list[Entry]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(path, None, "must be UTF-8 text") from None
-    return _json_entries(path, text, concept, compat) if path.suffix == ".json" else _csv_entries(path, text, compat)
+def size_limit(budget: int, compat: bool) -> int:
+    """Largest training-set file read.  Strict: 1 KiB per row of the budget plus 1 MiB (a row with every
+    official column is ~150 bytes).  Compat has no budget, so 32 MiB: the whole 1.2-million-image pool with
+    labels (~24 MB) fits."""
+    return COMPAT_LIMIT_BYTES if compat else STRICT_SLACK_BYTES + STRICT_BYTES_PER_ROW * budget
+
+
+def read_entries(path: Path, concept: str, compat: bool, root: Path | None = None, budget: int = 1000) -> list[Entry]:
+    """The rows of one file, read through read_limited (no link below `root`, the submission folder)."""
+    data = read_limited(path, size_limit(budget, compat), root)
+    if path.suffix == ".json":
+        return _json_entries(path, data, concept, compat)
+    return _csv_entries(path, decode_text(data, path, bom=True), compat)
 
 
 def _csv_entries(path: Path, text: str, compat: bool = False) -> list[Entry]:
     """Rows of ImageID,Confidence (extra columns allowed, as in the original).  Spaces around values are
     ignored, except in compat: Spark keeps them, so ' 1' is not a label there and ' abc' not a pool id."""
     clean = (lambda v: v) if compat else str.strip
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise ValidationError(path, None, f"empty file: expected the header {ID_COL},{LABEL_COL}")
-        header = [h.strip() for h in header]
-        missing = [c for c in (ID_COL, LABEL_COL) if c not in header]
-        if missing:
-            raise ValidationError(path, "line 1", f"header must name the columns {ID_COL} and {LABEL_COL} "
-                                                  f"(missing {missing}, found {header})")
-        if len(set(header)) != len(header):
-            raise ValidationError(path, "line 1", f"repeated column name in the header {header}")
-        id_at, label_at = header.index(ID_COL), header.index(LABEL_COL)
-        entries = []
-        for fields in reader:
-            if not fields or fields == [""]:
-                continue
-            if len(fields) != len(header):
-                raise ValidationError(path, f"line {reader.line_num}",
-                                      f"malformed CSV: {len(fields)} fields, the header has {len(header)}")
-            entries.append(Entry(clean(fields[id_at]), clean(fields[label_at]), f"line {reader.line_num}"))
-    except csv.Error as exc:
-        raise ValidationError(path, f"line {reader.line_num}", f"malformed CSV ({exc})") from None
+    rows = csv_rows(text, path)
+    first = next(rows, None)
+    if first is None:
+        raise ValidationError(path, None, f"empty file: expected the header {ID_COL},{LABEL_COL}")
+    header = [h.strip() for h in first[1]]
+    missing = [c for c in (ID_COL, LABEL_COL) if c not in header]
+    if missing:
+        raise ValidationError(path, "line 1", f"header must name the columns {ID_COL} and {LABEL_COL} "
+                                              f"(missing {missing}, found {excerpt(header, 80)})")
+    if len(set(header)) != len(header):
+        raise ValidationError(path, "line 1", f"repeated column name in the header {excerpt(header, 80)}")
+    id_at, label_at = header.index(ID_COL), header.index(LABEL_COL)
+    entries = []
+    for number, fields in rows:
+        if not fields or fields == [""]:
+            continue
+        if len(fields) != len(header):
+            raise ValidationError(path, f"line {number}",
+                                  f"malformed CSV: {len(fields)} fields, the header has {len(header)}")
+        entries.append(Entry(clean(fields[id_at]), clean(fields[label_at]), number))
     return entries
 
 
-def _no_repeats(pairs):
-    keys = [k for k, _ in pairs]
-    repeated = sorted({k for k in keys if keys.count(k) > 1}) if len(set(keys)) != len(keys) else []
-    if repeated:
-        raise _Repeated(repeated[0])
-    return dict(pairs)
-
-
-class _Repeated(Exception):
-    pass
-
-
-def _json_entries(path: Path, text: str, concept: str, compat: bool) -> list[Entry]:
-    try:
-        data = json.loads(text) if compat else json.loads(text, object_pairs_hook=_no_repeats)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON ({exc.msg})") from None
-    except _Repeated as exc:
-        raise ValidationError(path, f"key '{exc.args[0]}'", "duplicate ImageID: each image is listed once") from None
+def _json_entries(path: Path, data: bytes, concept: str, compat: bool) -> list[Entry]:
+    # A repeated key would silently win in Python's json: strict refuses it (in linear time), compat keeps the last.
+    data = load_json(data, path, duplicates=compat, bom=True,
+                     duplicate_rule="duplicate ImageID: each image is listed once")
     if not isinstance(data, dict):
         raise ValidationError(path, None, 'must be a JSON object {"<ImageID>": 0 or 1} or {"<Concept>": {...}}')
     if data and all(isinstance(v, dict) for v in data.values()):
         if compat:
             data = next(iter(data.values()))   # Dynabench took the first key's value
         elif list(data) != [concept]:
-            raise ValidationError(path, f"key '{next(iter(data))}'",
+            raise ValidationError(path, f"key {excerpt(next(iter(data)))}",
                                   f"a wrapped training set has the single key '{concept}'")
         else:
             data = data[concept]
-    return [Entry(k, v, f"entry {n}") for n, (k, v) in enumerate(data.items(), start=1)]
+    return [Entry(k, v, n, "entry") for n, (k, v) in enumerate(data.items(), start=1)]
 
 
 def _label_text(value) -> str | None:
@@ -197,11 +194,11 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
         errors.append(ValidationError(path, f"{len(entries)} rows", f"over the budget of {budget} per concept"))
     for e in entries:
         if not isinstance(e.image, str) or not e.image:
-            errors.append(ValidationError(path, e.where, f"ImageID must be non-empty text, found {e.image!r}"))
+            errors.append(ValidationError(path, e.where, f"ImageID must be non-empty text, found {excerpt(e.image)}"))
         if _label_text(e.label) is None:
             rule = "label must be 0 or 1" if not compat else \
                 "label must be '0' or '1' (the original evaluator fails on any other label)"
-            errors.append(ValidationError(path, f"{e.where} {e.image!r}", f"{rule}, found {e.label!r}"))
+            errors.append(ValidationError(path, f"{e.where} {excerpt(e.image)}", f"{rule}, found {excerpt(e.label)}"))
         if len(errors) >= 50:
             break
     raise_all(errors)
@@ -211,9 +208,9 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
         first: dict[str, str] = {}
         for e, inside in zip(entries, known):
             if not inside:
-                errors.append(ValidationError(path, f"{e.where} '{e.image}'", "ImageID not in the candidate pool"))
+                errors.append(ValidationError(path, f"{e.where} {excerpt(e.image)}", "ImageID not in the candidate pool"))
             elif e.image in first:
-                errors.append(ValidationError(path, f"{e.where} '{e.image}'",
+                errors.append(ValidationError(path, f"{e.where} {excerpt(e.image)}",
                                               f"duplicate ImageID (also at {first[e.image]}): each image once"))
             first.setdefault(e.image, e.where)
             if len(errors) >= 50:

@@ -1,12 +1,14 @@
 """The sandbox limits of a closed round: the `closed` section of a cube's parameters.yaml.
 
-Defined once here; each cube's config adds `"closed": closed_defaults()` to its parameters.  Every value has a
-range, checked when a round starts, and a problem names `closed.<key>` in the parameters file.
+Defined once here; each cube's parameter schema has `"closed": CLOSED`.  Every value has a range, checked when
+the parameters are loaded, like every other parameter.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from ..parameters import Integer, Number, Section
 
 DEFAULTS = {
     "seed": 0,                  # the algorithm's seed: `seed` in the parameters file its container reads
@@ -34,9 +36,10 @@ RANGES = {
 }
 
 
-def closed_defaults() -> dict:
-    """A fresh copy of the defaults, for a cube's parameter defaults."""
-    return dict(DEFAULTS)
+# The `closed` section of every cube's parameter schema.
+CLOSED = Section({key: (Number if isinstance(default, float) else Integer)(default, minimum=RANGES[key][0],
+                                                                          maximum=RANGES[key][1])
+                  for key, default in DEFAULTS.items()})
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,5 @@ class Limits:
 
 
 def parse_limits(params) -> Limits:
-    """The round's limits from its parameters (the cube's Parameters), each checked against its range."""
-    given = params.get("closed")
-    values = {}
-    for key, default in DEFAULTS.items():
-        value = given.get(key, default)
-        low, high = RANGES[key]
-        whole = not isinstance(default, float)
-        if isinstance(value, float) and whole and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)) \
-                or not math.isfinite(value) or not low <= value <= high:
-            kind = "a whole number" if whole else "a number"
-            raise params.fail(f"closed.{key}", f"must be {kind} from {low} to {high}, got {value!r}"[:200])
-        values[key] = float(value) if not whole else value
-    return Limits(**values)
+    """The round's limits from its parameters (the cube's Parameters, whose schema checked every range)."""
+    return Limits(**{key: params.get(f"closed.{key}") for key in DEFAULTS})

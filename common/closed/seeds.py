@@ -25,6 +25,11 @@ def generator_seed(params) -> int:
     return value
 
 
+def croissant_seed(params) -> int | str:
+    """The seed a Croissant file records: the public seed, never a round's secret data.seed."""
+    return params.get("seed") if params.get("data.seed") is None else "secret (the round's data.seed)"
+
+
 def new_round_seed() -> int:
     """A fresh 128-bit round seed (top bit set, so it is never mistaken for a small one)."""
     return secrets.randbits(ROUND_SEED_BITS - 1) | (1 << (ROUND_SEED_BITS - 1))

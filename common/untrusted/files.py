@@ -3,20 +3,36 @@ from __future__ import annotations
 
 import errno
 import os
+import reprlib
 import stat
 from pathlib import Path
 
 from ..errors import ValidationError
 
 EXCERPT_CHARS = 40
+_HUGE_INT_BITS = 1000      # about 300 digits: repr() of far larger ints raises (sys.int_max_str_digits)
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr (nesting, long lists and strings cut), never the repr of a huge integer."""
+
+    def repr_int(self, value, level):
+        if abs(value).bit_length() > _HUGE_INT_BITS:
+            return f"<integer of about {int(abs(value).bit_length() * 0.30103)} digits>"
+        return super().repr_int(value, level)
+
+
+_SHORT = _ShortRepr()
+_SHORT.maxstring = _SHORT.maxother = 2 * EXCERPT_CHARS
 
 
 def excerpt(value, width: int = EXCERPT_CHARS) -> str:
     """A short, escaped, quoted excerpt of supplied text for a message: at most `width` characters, never a
-    control character or a line break (repr escapes them), '…' when cut."""
-    text = value if isinstance(value, str) else repr(value)
+    control character or a line break (repr escapes them), '…' when cut.  Other values (numbers, lists) are
+    shown by a bounded repr, however large or deep they are."""
+    text = value if isinstance(value, str) else _SHORT.repr(value)
     cut = len(text) > width
-    shown = repr(text[:width])
+    shown = repr(text[:width]) if isinstance(value, str) else text[:width]
     return f"{shown}…" if cut else shown
 
 
@@ -47,6 +63,8 @@ def read_limited(path: str | Path, limit: int, root: str | Path | None = None) -
     unreadable file.  Nothing of the file's content is put in a message.
     """
     path = Path(path)
+    if root is not None and not _is_below(path, Path(root)):
+        raise ValidationError(path, None, f"is not inside {Path(root)}")
     try:
         fd = _open_no_links(path, Path(root) if root is not None else None)
     except FileNotFoundError:
@@ -75,3 +93,25 @@ def read_limited(path: str | Path, limit: int, root: str | Path | None = None) -
         raise ValidationError(path, None, f"cannot be read ({exc.strerror})") from None
     finally:
         os.close(fd)
+
+
+def _is_below(path: Path, root: Path) -> bool:
+    path, root = Path(os.path.normpath(path)), Path(os.path.normpath(root))
+    return path != root and root in path.parents
+
+
+def folder_entries(folder: str | Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(regular files, folders, everything else: links, FIFOs, devices) directly in folder, each sorted by
+    name; nothing is followed, so a link to a folder is a link, not a folder."""
+    files, folders, others = [], [], []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                others.append(Path(entry.path))
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                files.append(Path(entry.path))
+            else:
+                others.append(Path(entry.path))
+    return sorted(files), sorted(folders), sorted(others)

@@ -1,12 +1,17 @@
-"""Benchmark: seconds per submission-task of vision_debugging's evaluate, against the original procedure.
+"""Benchmark: vision_debugging's evaluate against the original procedure, same inputs, same cores.
 
-    python tests/benchmarks/vision_debugging_evaluate.py [--scale 1.0] [--submissions 5] [--naive-steps 300]
+    python tests/benchmarks/vision_debugging_evaluate.py [--tasks 01g317-flipped] [--cores 2]
+                                                         [--random 0] [--original-every 1]
 
-On one generated task it times
-  1. the original procedure (retrain after every fix, DataLoader batches, 18 forward passes for the
-     threshold) for one random ranking, `--naive-steps` steps (300 = the whole replay);
-  2. this evaluator on `--submissions` rankings with 1 worker and with all cores;
-and checks that the accuracies and the scores are identical.
+At the official size (300/100/500 rows) it generates the tasks, writes the five baselines' rankings (one
+random, four methods: the realistic mix) plus `--random` more random rankings, and times back to back:
+  1. the original procedure (tests/originals/vision_debugging.py: retrain after every fix, DataLoader
+     batches, a forward pass per candidate threshold, a pyarrow table and pandas lookups per fix) on every
+     file, with `--cores` torch threads.  `--original-every K` runs every K-th step only (each step costs
+     what it costs in the full loop) and extrapolates; the default runs all of them;
+  2. this evaluator with `--cores` worker processes: full curves, then score-only;
+and checks that every accuracy the original computed, and (when it ran every step) every score, is identical.
+It also times one training of each kind on one thread, which gives the breakdown of where the time goes.
 """
 from __future__ import annotations
 
@@ -17,80 +22,121 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from originals.vision_debugging import naive_curve  # noqa: E402
-from vision_debugging import baselines  # noqa: E402
+from originals.vision_debugging import NaiveClassifier, naive_curve  # noqa: E402
 from vision_debugging import config  # noqa: E402
+from vision_debugging.baselines import create_baselines  # noqa: E402
 from vision_debugging.data import generate_task, load_task, task_files, write_task  # noqa: E402
 from vision_debugging.evaluate import evaluate  # noqa: E402
+from vision_debugging.model import ExactTrainer, FrozenClassifier  # noqa: E402
+from vision_debugging.submission import write_submission  # noqa: E402
 
-TASK = "01g317-flipped"
+
+def one_training_seconds(task, repeats: int = 5) -> dict:
+    """Seconds of one training on one thread: the original's classifier, FrozenClassifier, ExactTrainer."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    x, y = task.train.x, task.train.y.astype(np.float32).reshape(-1, 1)
+    trainer = ExactTrainer(task.train.x, task.test.x, task.test.y)
+    kinds = {"original classifier (DataLoader, 18 threshold passes)": lambda: NaiveClassifier().fit(x, y),
+             "FrozenClassifier (autograd + torch.optim.AdamW)": lambda: FrozenClassifier().fit(x, task.train.y),
+             "ExactTrainer (same kernels, no autograd/optimizer)": lambda: trainer.accuracy(task.train.y)}
+    out = {}
+    for name, run in kinds.items():
+        run()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            run()
+        out[name] = (time.perf_counter() - started) / repeats
+    torch.set_num_threads(before)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--submissions", type=int, default=5)
-    parser.add_argument("--naive-steps", type=int, default=300)
+    parser.add_argument("--tasks", default="01g317-flipped", help="comma-separated task ids")
+    parser.add_argument("--cores", type=int, default=2, help="torch threads of the original = our worker processes")
+    parser.add_argument("--random", type=int, default=0, help="random rankings added to the five baselines")
+    parser.add_argument("--original-every", type=int, default=1, help="run every K-th step of the original")
     args = parser.parse_args()
+    data_ids = args.tasks.split(",")
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
-        (ws / "parameters.yaml").write_text(yaml.safe_dump({"data": {"tasks": [TASK], "scale": args.scale}}))
+        values = {"data": {"tasks": data_ids}, "baselines": {"workers": args.cores},
+                  "evaluate": {"workers": args.cores, "device": "cpu"}}
+        (ws / "parameters.yaml").write_text(yaml.safe_dump(values))
         params = config.load(ws / "parameters.yaml")
         sizes = config.split_sizes(params)
-        files = task_files(ws / "embeddings", ws / "data", TASK, 0.3, sizes)
-        write_task(files, generate_task(TASK, sizes, 0.3, 0))
-        task = load_task(files, sizes)
-        n = len(task.train.y)
-        rankers = [baselines.RandomRanking(seed=s) for s in range(max(1, args.submissions - 2))]
-        rankers += [baselines.KnnShapley(), baselines.Influence(l2=1000.0)][: max(0, args.submissions - len(rankers))]
-        orders = {}
-        for i, r in enumerate(rankers):
-            orders[f"{r.name}{i}"] = r.rank(task.train.x, task.train.y, task.val.x, task.val.y)
-        (ws / "submissions").mkdir()
-        for name, order in orders.items():
-            (ws / "submissions" / f"{TASK}_{name}.txt").write_text("\n".join(map(str, order)) + "\n")
+        tasks = {}
+        for data_id in data_ids:
+            files = task_files(ws / "embeddings", ws / "data", data_id, 0.3, sizes)
+            write_task(files, generate_task(data_id, sizes, 0.3, 0))
+            tasks[data_id] = load_task(files, sizes)
+        create_baselines(ws / "parameters.yaml", ws / "embeddings", ws / "submissions")
+        rng = np.random.default_rng(2024)
+        for data_id, task in tasks.items():
+            for i in range(args.random):
+                write_submission(ws / "submissions", data_id, f"random_extra{i}", rng.permutation(len(task.train.y)), 0.0)
+        files = sorted(p for p in (ws / "submissions").glob("*.txt") if not p.name.startswith("time_"))
 
-        timings = {}
-        for workers in (1, "auto"):
-            text = (ws / "parameters.yaml").read_text()
-            values = yaml.safe_load(text)
-            values["evaluate"] = {"workers": workers, "device": "cpu"}
+        ours, results = {}, {}
+        for score_only in (False, True):
+            values["evaluate"]["score_only"] = score_only
             (ws / "parameters.yaml").write_text(yaml.safe_dump(values))
+            folder = ws / f"results_{score_only}"
             started = time.perf_counter()
-            evaluate(ws / "parameters.yaml", ws / "embeddings", ws / "data", ws / "submissions", ws / f"results_{workers}")
-            timings[workers] = time.perf_counter() - started
-        result = json.loads((ws / "results_1" / f"{TASK}_evaluation.json").read_text())
-        parallel = json.loads((ws / "results_auto" / f"{TASK}_evaluation.json").read_text())
-        assert result["submitted_evaluations"] == parallel["submitted_evaluations"]
+            evaluate(ws / "parameters.yaml", ws / "embeddings", ws / "data", ws / "submissions", folder)
+            ours[score_only] = time.perf_counter() - started
+            results[score_only] = {d: json.loads((folder / f"{d}_evaluation.json").read_text()) for d in data_ids}
+            results[score_only]["trainings"] = json.loads((folder / "summary.json").read_text())["run"]["trainings"]
 
-        first = next(iter(orders))
-        steps = min(args.naive_steps, n)
-        started = time.perf_counter()
-        _, naive_accs, naive_fraction = naive_curve(files.train, files.test, files.groundtruth,
-                                                    [f"{i}\n" for i in orders[first][:steps]], steps)
-        naive_seconds = time.perf_counter() - started
-        ours = [e["accuracy"] for e in result["submitted_evaluations"] if e["submission"] == first][:steps]
-        identical = ours == naive_accs
-        if steps == n:
-            identical = identical and naive_fraction == result["auc_score"][first]["fraction_fixes"]
+        torch.set_num_threads(args.cores)
+        original, checked, identical = 0.0, 0, True
+        for path in files:
+            data_id, method = path.name.split("_", 1)[0], path.stem.split("_", 1)[1]
+            task = tasks[data_id]
+            n = len(task.train.y)
+            steps = list(range(args.original_every, n + 1, args.original_every))
+            started = time.perf_counter()
+            _, accs, fraction = naive_curve(task.files.train, task.files.test, task.files.groundtruth,
+                                            path.read_text().splitlines(keepends=True), n,
+                                            None if args.original_every == 1 else steps)
+            seconds = time.perf_counter() - started
+            original += seconds * n / len(steps)
+            full = [e["accuracy"] for e in results[False][data_id]["submitted_evaluations"] if e["submission"] == method]
+            same = [full[i - 1] for i in steps] == accs
+            if fraction is not None:
+                same = same and all(results[m][data_id]["auc_score"][method]["fraction_fixes"] == fraction
+                                    for m in (False, True))
+            identical &= same
+            checked += len(steps)
+            print(f"original procedure, {path.name}: {seconds:.1f} s for {len(steps)} steps, identical: {same}",
+                  flush=True)
+        trainings = one_training_seconds(next(iter(tasks.values())))
 
-    per_naive = naive_seconds * n / steps
-    print(f"task {TASK}: {n} training rows, {int((task.train.y != task.clean_y).sum())} noisy, "
-          f"{len(orders)} submissions")
-    print(f"original procedure: {per_naive:8.1f} s per submission-task"
-          + ("" if steps == n else f" (extrapolated from {steps} steps)"))
-    for workers, seconds in timings.items():
-        per = seconds / len(orders)
-        print(f"this evaluator, workers={workers!s:<4}: {per:8.1f} s per submission-task "
-              f"({seconds:.1f} s for {len(orders)}), {per_naive / per:5.1f}x faster")
-    print(f"accuracies{' and score' if steps == n else ''} identical to the original procedure: {identical}")
-    if not identical:
+    scores_same = all(results[False][d]["scores"][m]["fraction_fixes"] == results[True][d]["scores"][m]["fraction_fixes"]
+                      for d in data_ids for m in results[False][d]["scores"])
+    n_files = len(files)
+    print()
+    print(f"tasks {', '.join(data_ids)} at 300/100/500 rows; {n_files} submission files "
+          f"(5 baselines{f' + {args.random} random' if args.random else ''} per task); {args.cores} cores for each side")
+    print(f"original procedure: {original:8.1f} s ({original / n_files:.1f} s per submission-task"
+          + ("" if args.original_every == 1 else f", extrapolated from every {args.original_every}th step") + ")")
+    for score_only, label in ((False, "full curves"), (True, "score only ")):
+        print(f"this evaluator, {label}: {ours[score_only]:8.1f} s ({ours[score_only] / n_files:.1f} s per "
+              f"submission-task, {results[score_only]['trainings']} trainings for {n_files * 300} replayed steps), "
+              f"{original / ours[score_only]:5.1f}x faster")
+    print(f"one training on one thread: " + "; ".join(f"{k} {v:.3f} s" for k, v in trainings.items()))
+    print(f"accuracies at {checked} steps{' and all scores' if args.original_every == 1 else ''} identical to the "
+          f"original procedure: {identical}; score-only scores identical to full-curve scores: {scores_same}")
+    if not (identical and scores_same):
         sys.exit(1)
 
 

@@ -1,23 +1,16 @@
-"""The shared library: atomic I/O, parameters, metrics, safe extraction, hash-checked downloads."""
+"""The shared library: atomic I/O, metrics, hash-checked downloads (extraction: test_untrusted_archives; parameters: test_parameters)."""
 from __future__ import annotations
 
 import hashlib
-import io
-import tarfile
-import zipfile
 
 import numpy as np
 import pytest
 
 from common import io as dio
-from common.download import extract_archive, fetch, find_folder_with
+from common.download import fetch
 from common.errors import DataPerfError, ValidationError
 from common.metrics import summarize
-from common.parameters import Parameters
 from common.runrecord import run_record
-
-DEFAULTS = {"seed": 0, "name": "x", "ratio": 0.5, "flag": False, "items": [1], "group": {"depth": 3}}
-
 
 def test_atomic_write_keeps_the_previous_version(tmp_path):
     path = tmp_path / "r.json"
@@ -63,31 +56,6 @@ def test_parquet_matrix_round_trip_and_ragged_rows(tmp_path):
         dio.read_parquet(tmp_path / "m.parquet", ["filename"])
 
 
-def _params(tmp_path, text):
-    (tmp_path / "p.yaml").write_text(text)
-    return Parameters.load(tmp_path / "p.yaml", DEFAULTS)
-
-
-def test_parameters_merge_and_check(tmp_path):
-    p = _params(tmp_path, "seed: 3\ngroup: {depth: 4.0}\n")
-    assert p.get("seed") == 3 and p.get("group.depth") == 4 and p.get("name") == "x"
-    for text, message in [("sede: 1", "parameter 'sede': unknown parameter"),
-                          ("group: {dpth: 1}", "parameter 'group.dpth': unknown parameter"),
-                          ("seed: abc", "parameter 'seed': must be a number"),
-                          ("seed: 1.5", "must be a whole number"),
-                          ("flag: 1", "must be true or false"),
-                          ("items: 3", "must be a list"),
-                          ("group: 3", "must be a mapping"),
-                          ("- a", "must be a YAML mapping"),
-                          ("a: [", "not valid YAML")]:
-        with pytest.raises(ValidationError, match=message):
-            _params(tmp_path, text)
-    with pytest.raises(ValidationError, match=r"p.yaml: parameter 'ratio': must be <= 0.4"):
-        p.get("ratio", maximum=0.4)
-    with pytest.raises(ValidationError, match="must be one of"):
-        p.get("name", choices=["y"])
-
-
 def test_summarize_hand_computed():
     s = summarize([1.0, 2.0, 3.0])
     assert s["mean"] == 2.0 and s["std"] == 1.0 and s["n"] == 3
@@ -104,82 +72,6 @@ def test_run_record_has_versions_hashes_and_parameters(tmp_path):
 
 
 # --------------------------------------------------------------- archives
-
-def _zip(path, members):
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
-
-
-def test_extract_zip_and_find_nested_layout(tmp_path):
-    archive = _zip(tmp_path / "a.zip", {"top/embeddings/x.parquet": b"1", "top/data/y.csv": b"2", "top/ünï.txt": b"3"})
-    out = extract_archive(archive, tmp_path / "out")
-    assert (out / "top" / "ünï.txt").read_bytes() == b"3"
-    assert find_folder_with(out, ["embeddings", "data"]) == out / "top"
-
-
-def test_extract_zip_utf8_names_without_the_utf8_flag(tmp_path):
-    raw = "dataperf_pt_data/train_embeddings/então.parquet"
-    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
-        zf.writestr(raw, b"x")
-    # Clear the UTF-8 flag in the local and central headers, as many zip tools leave it.
-    data = bytearray((tmp_path / "a.zip").read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        at = data.index(signature) + offset
-        data[at + 1] &= ~0x08  # bit 11 of the little-endian flags is bit 3 of the second byte
-    (tmp_path / "a.zip").write_bytes(bytes(data))
-    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
-        assert not zf.infolist()[0].flag_bits & 0x800
-    out = extract_archive(tmp_path / "a.zip", tmp_path / "out")
-    assert (out / raw).read_bytes() == b"x"
-
-
-@pytest.mark.parametrize("name", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt"])
-def test_extract_refuses_path_escapes(tmp_path, name):
-    archive = _zip(tmp_path / "a.zip", {name: b"x"})
-    with pytest.raises(ValidationError, match="must stay inside the target folder"):
-        extract_archive(archive, tmp_path / "out")
-    assert not (tmp_path / "evil.txt").exists()
-
-
-def _tar(path, add):
-    with tarfile.open(path, "w:gz") as tf:
-        add(tf)
-    return path
-
-
-def test_extract_refuses_links_out_of_the_target(tmp_path):
-    def add(tf):
-        info = tarfile.TarInfo("link")
-        info.type, info.linkname = tarfile.SYMTYPE, "../../etc"
-        tf.addfile(info)
-    with pytest.raises(ValidationError, match="symbolic link points outside"):
-        extract_archive(_tar(tmp_path / "a.tar.gz", add), tmp_path / "out")
-
-    def add_inside(tf):
-        data = b"ok"
-        info = tarfile.TarInfo("d/file.txt")
-        info.size = len(data)
-        tf.addfile(info, io.BytesIO(data))
-        link = tarfile.TarInfo("d/alias")
-        link.type, link.linkname = tarfile.SYMTYPE, "file.txt"
-        tf.addfile(link)
-    out = extract_archive(_tar(tmp_path / "b.tar.gz", add_inside), tmp_path / "out2")
-    assert (out / "d" / "alias").read_bytes() == b"ok"
-
-
-def test_extract_refuses_zip_symlinks_and_non_archives(tmp_path):
-    with zipfile.ZipFile(tmp_path / "l.zip", "w") as zf:
-        info = zipfile.ZipInfo("link")
-        info.external_attr = (0o120777 << 16)
-        zf.writestr(info, "/etc/passwd")
-    with pytest.raises(ValidationError, match="links are not allowed"):
-        extract_archive(tmp_path / "l.zip", tmp_path / "out")
-    (tmp_path / "plain.bin").write_bytes(b"nothing")
-    with pytest.raises(ValidationError, match="not a zip or tar archive"):
-        extract_archive(tmp_path / "plain.bin", tmp_path / "out")
-
 
 # --------------------------------------------------------------- downloads over loopback
 

@@ -61,7 +61,7 @@ def test_single_and_uniform_follow_the_repository_and_stay_in_budget(ws):
 
 def test_every_baseline_is_deterministic_valid_and_seeded(ws):
     params = config.load(ws / "parameters.yaml")
-    other = Parameters.from_defaults(config.DEFAULTS, {"seed": 5})
+    other = Parameters.from_defaults(config.SCHEMA, {"seed": 5})
     market = load_market(ws / "marketinfo", 0)
     for name in B.BUILTIN:
         first = B.make_strategy(name, params).purchase(market)
@@ -101,7 +101,7 @@ def test_all_four_tasks_and_a_clean_failure(tmp_path):
     summary = json.loads((ws / "results" / "summary.json").read_text())
     assert set(summary["methods"]) == set(B.BUILTIN)
     assert all(0 <= s["mean"] <= 1 for s in summary["methods"].values())
-    for name in ("accuracy_vs_spend.png", "spend_per_seller.png", "scores.png"):
+    for name in ("accuracy_vs_rows.png", "spend_per_seller.png", "scores.png"):
         assert (ws / "plots" / name).read_bytes()[:4] == b"\x89PNG"
     first = (ws / "results" / "summary.csv").read_text()
     proc = subprocess.run([sys.executable, "-m", "common", "run", "data_acquisition", "--workspace", str(ws),

@@ -46,6 +46,11 @@ def _dataset(targets, nontargets):
 
 
 def naive_score(selection: dict, evalset: dict, train_dir: Path, eval_dir: Path, seeds) -> float:
+    return float(np.mean(naive_scores(selection, evalset, train_dir, eval_dir, seeds)))
+
+
+def naive_scores(selection: dict, evalset: dict, train_dir: Path, eval_dir: Path, seeds) -> list[float]:
+    """eval.py's macro F1 per seed (its score is their mean)."""
     train_x, train_y = _dataset(*_load(selection, train_dir))
     eval_x, eval_y = _dataset(*_load(evalset, eval_dir))
     scores = []
@@ -55,5 +60,5 @@ def naive_score(selection: dict, evalset: dict, train_dir: Path, eval_dir: Path,
         with warnings.catch_warnings(), threadpool_limits(limits=1):  # as the evaluator: core-count independent
             warnings.simplefilter("ignore")
             clf.fit(train_x, train_y)
-            scores.append(f1_score(eval_y, clf.predict(eval_x), average="macro"))
-    return float(np.mean(scores))
+            scores.append(float(f1_score(eval_y, clf.predict(eval_x), average="macro")))
+    return scores

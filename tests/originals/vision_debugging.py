@@ -73,8 +73,13 @@ def _xy(table):
     return np.vstack(table.column("encoding").to_numpy()), np.vstack(table.column("label").to_numpy())
 
 
-def naive_curve(train_path, test_path, gt_csv, lines: list[str], train_size: int) -> tuple[float, list[float], float]:
-    """(before accuracy, accuracy after each of train_size fix steps, fraction of fixes) as the original computes them."""
+def naive_curve(train_path, test_path, gt_csv, lines: list[str], train_size: int,
+                only_steps=None) -> tuple[float, list[float], float]:
+    """(before accuracy, accuracy after each of train_size fix steps, fraction of fixes) as the original computes them.
+
+    `only_steps` (1-based step numbers, for benchmarks) computes just those steps, each exactly as in
+    the full loop (every step starts from scratch); the curve then holds only them and the fraction is None.
+    """
     gt = pd.read_csv(gt_csv)
     train = pq.read_table(train_path)
     test_x, test_y = _xy(pq.read_table(test_path))
@@ -84,7 +89,7 @@ def naive_curve(train_path, test_path, gt_csv, lines: list[str], train_size: int
     before_acc = before.evaluate(test_x, test_y)
     fixes = [int(line.rstrip()) for line in lines]
     accs = []
-    for i in range(1, train_size + 1):
+    for i in (range(1, train_size + 1) if only_steps is None else only_steps):
         prefix = fixes[:i]
         rows = train.take(prefix).to_pydict()
         table = train.to_pydict()
@@ -95,6 +100,8 @@ def naive_curve(train_path, test_path, gt_csv, lines: list[str], train_size: int
         clf = NaiveClassifier()
         clf.fit(x.astype(np.float32), y.astype(np.float32))
         accs.append(clf.evaluate(test_x, test_y))
+    if only_steps is not None:
+        return before_acc, accs, None
     target = 0.95 * accs[-1]
     fraction = -1
     for i, a in enumerate(accs):

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from common.errors import DataPerfError
 from common.parameters import Parameters
 from vision_debugging import baselines as B
-from vision_debugging.config import DEFAULTS
+from vision_debugging.config import SCHEMA
 
 
 def _tiny(seed, n=7, m=5, d=3):
@@ -112,7 +112,7 @@ def test_every_baseline_is_a_seeded_permutation(tiny_workspace):
         again = B.make_appraiser(spec, params).rank(*args)
         assert sorted(first.tolist()) == list(range(len(task.train.y))), spec
         np.testing.assert_array_equal(first, again)
-    other = Parameters.from_defaults(DEFAULTS, {"seed": 1})
+    other = Parameters.from_defaults(SCHEMA, {"seed": 1})
     assert not np.array_equal(B.make_appraiser("random", params).rank(*args),
                               B.make_appraiser("random", other).rank(*args))
 
@@ -141,7 +141,7 @@ def test_participant_class_is_loaded_by_import_path(tmp_path, monkeypatch):
             pass
     """))
     monkeypatch.syspath_prepend(str(tmp_path))
-    params = Parameters.from_defaults(DEFAULTS)
+    params = Parameters.from_defaults(SCHEMA)
     appraiser = B.make_appraiser("my_cleaner:Reverse", params)
     assert appraiser.name == "reverse"
     with pytest.raises(DataPerfError, match="not a subclass"):

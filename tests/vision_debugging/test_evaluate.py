@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from common.results import runs
 from vision_debugging import config
 from vision_debugging.data import load_task, task_files
 from vision_debugging.evaluate import evaluate
@@ -65,9 +66,12 @@ def test_results_record_run_and_keep_earlier_results(tmp_path):
     assert first["scores"]["a"]["seconds"] == 1.5
     (ws / "submissions" / "09j2d-flipped_a.txt").write_text("\n".join(map(str, reversed(range(n)))) + "\n")
     evaluate(**evaluate_args(ws))
-    archived = list((ws / "results" / "previous").rglob("09j2d-flipped_evaluation.json"))
-    assert len(archived) == 1
-    assert json.loads(archived[0].read_text())["scores"] == first["scores"]
+    # each run is one complete folder under results/runs/; the stable name shows the newest
+    earlier, newest = runs(ws / "results")
+    assert sorted(p.name for p in earlier.iterdir()) == ["09j2d-flipped_evaluation.json", "summary.csv", "summary.json"]
+    assert json.loads((earlier / "09j2d-flipped_evaluation.json").read_text())["scores"] == first["scores"]
+    assert (ws / "results" / "09j2d-flipped_evaluation.json").resolve() == newest / "09j2d-flipped_evaluation.json"
+    assert json.loads((ws / "results" / "09j2d-flipped_evaluation.json").read_text())["scores"] != first["scores"]
 
 
 def test_same_inputs_same_scores(tmp_path):

@@ -1,6 +1,7 @@
 """Every submission rule: one clear error naming file, item and rule; compat accepts what the original did."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -142,4 +143,7 @@ def test_cli_bad_submission_exits_1_without_traceback(tiny_workspace):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "01g317-flipped_m.txt: line 2: duplicate index 0 (first on line 1)" in proc.stderr
-    assert not (tiny_workspace / "results").exists() or not any((tiny_workspace / "results").iterdir())
+    # the refusal is recorded, for the report; the only method was refused, so none was scored
+    summary = json.loads((tiny_workspace / "results" / "summary.json").read_text())
+    assert summary["ranking"] == [] and {r["method"] for r in summary["refused"]} == {"m"}
+    assert "01g317-flipped_m.txt" in [r["file"] for r in summary["refused"]]

@@ -94,7 +94,7 @@ def test_every_baseline_is_deterministic_and_valid(inputs):
         B.check_selection(first, pool, concepts, 1000, spec)
         for c in concepts:
             pd.testing.assert_frame_equal(first[c.name], second[c.name])
-    other = Parameters.from_defaults(config.DEFAULTS, {"seed": 1})
+    other = Parameters.from_defaults(config.SCHEMA, {"seed": 1})
     for spec in ("random", "centroid", "fps_cv"):
         a = B.make_selector(spec, params).select(pool, concepts, 1000)["Hawk"]
         b = B.make_selector(spec, other).select(pool, concepts, 1000)["Hawk"]

@@ -81,7 +81,7 @@ def test_all_four_tasks_and_clean_failures(tmp_path):
     (ws / "parameters.yaml").write_text(yaml.safe_dump({**TINY, "data": {"scale": 0.005}}))
     proc = _run(ws)
     assert proc.returncode == 0, proc.stderr
-    assert "F1 of the positive class per concept, and mean F1" in proc.stdout
+    assert "F1 of the positive class of the frozen logistic regression (f1, higher is better)" in proc.stdout
     for method in BUILTIN:
         for concept in config.CONCEPTS:
             with open(ws / "submissions" / method / f"{concept}.csv", newline="") as handle:
@@ -112,7 +112,7 @@ def test_all_four_tasks_and_clean_failures(tmp_path):
     assert "broken/Cupcake.csv: empty training set" in proc.stderr
     (ws / "parameters.yaml").write_text(yaml.safe_dump({"data": {"concepts": ["Cup cake"]}}))
     proc = _run(ws, "--task=evaluate")
-    assert proc.returncode == 1 and "parameter 'data.concepts'" in proc.stderr
+    assert proc.returncode == 1 and "parameter 'data.concepts[0]': must be a concept name" in proc.stderr
 
 
 def test_official_download_from_a_loopback_server(tmp_path, http_folder):

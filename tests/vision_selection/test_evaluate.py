@@ -179,15 +179,31 @@ def test_pool_may_be_one_file_and_a_bad_file_fails_cleanly(tmp_path, pool_ids):
     lay = layout(ws / "data")
     rows = {c: _valid_rows(ws, read_pool_ids(lay.pool).to_pylist(), c) for c in CONCEPTS}
     _submit(ws, "m", rows)
-    folder_scores = evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "r1")["m"]["f1"]
+    folder_scores = evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "r1")["m"]["groups"]
     table = pq.read_table(lay.pool)
     shutil.rmtree(lay.pool)
     pq.write_table(table, lay.pool)
     assert lay.pool.is_file()
-    assert evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "r2")["m"]["f1"] == folder_scores
+    assert evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "r2")["m"]["groups"] == folder_scores
     (ws / "submissions" / "m" / "Hawk.csv").write_text("ImageID,Confidence\nnope,1\n")
     (ws / "submissions" / "m" / "Sushi.csv").write_text("ImageID,Confidence\n")
     with pytest.raises(DataPerfError) as info:
         evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "r3")
     assert "Hawk.csv: line 2 'nope': ImageID not in the candidate pool" in str(info.value)
     assert "Sushi.csv: empty training set" in str(info.value)
+
+
+def test_a_bad_file_refuses_its_method_and_the_others_are_scored(tmp_path):
+    ws = make_workspace(tmp_path / "ws")
+    ids = read_pool_ids(layout(ws / "data").pool).to_pylist()
+    rows = {c: _valid_rows(ws, ids, c) for c in CONCEPTS}
+    _submit(ws, "good", rows)
+    _submit(ws, "bad", {**rows, "Hawk": rows["Hawk"] + [rows["Hawk"][0]]})
+    alone = evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions" / "good", ws / "alone")
+    with pytest.raises(ValidationError, match="Hawk.csv: line 52 .*: duplicate ImageID"):
+        evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "results")
+    summary = json.loads((ws / "results" / "summary.json").read_text())
+    assert summary["ranking"] == ["good"] and summary["methods"]["good"]["groups"] == alone["submission"]["groups"]
+    assert [(r["method"], r["file"]) for r in summary["refused"]] == [("bad", "bad/Hawk.csv")]
+    assert "duplicate ImageID" in summary["refused"][0]["reason"]
+    assert not (ws / "results" / "bad_result.json").exists()

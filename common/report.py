@@ -1,0 +1,169 @@
+"""The suite report: one self-contained HTML page from whatever cubes have results.
+
+Per cube it reads the workspace's results/summary.json (the leaderboard, refused submissions, run record), the
+<group>_evaluation.json detail files (their input hashes) and the PNGs of plots/, and renders
+templates/report.html.j2 with Jinja2.  The page needs nothing else: its CSS is inline and its images are data URIs,
+so it can be mailed, archived or opened offline.
+"""
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from .cubes import CUBES, cube_dir
+from .errors import DataPerfError
+from .io import read_json, read_yaml, write_text
+from .summary import SCHEMA, format_seconds, group_count
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPORT_NAME = "dataperf_report.html"
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class CubeReport:
+    cube: str
+    workspace: Path
+    results: Path
+    plots: Path
+    summary: dict | None = None
+    problem: str | None = None          # why there is no leaderboard (no results yet, an older schema)
+    images: list[dict] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def _default_folder(cube: str, task: str, name: str) -> str:
+    """A task parameter's default path in the cube's mlcube.yaml (relative to the workspace)."""
+    spec = read_yaml(cube_dir(cube) / "mlcube.yaml")
+    value = spec["tasks"][task]["parameters"]["outputs"][name]
+    return value["default"] if isinstance(value, dict) else value
+
+
+def _images(folder: Path) -> list[dict]:
+    """The figures of the plot task, embedded as data URIs (the files in view; earlier runs are not shown)."""
+    if not folder.is_dir():
+        return []
+    images = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix == ".png" and p.is_file()):
+        data = path.read_bytes()
+        if len(data) > MAX_IMAGE_BYTES or not data.startswith(b"\x89PNG"):
+            continue
+        images.append({"name": path.name, "uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
+    return images
+
+
+def _inputs(results: Path, summary: dict) -> dict[str, str]:
+    """Every input hash of the run: the summary's and those of each group's detail file."""
+    hashes = dict(summary.get("run", {}).get("inputs_sha256") or {})
+    for group in summary.get("groups", []):
+        path = results / f"{group}_evaluation.json"
+        if path.is_file():
+            try:
+                hashes.update(read_json(path).get("run", {}).get("inputs_sha256") or {})
+            except DataPerfError:
+                continue
+    return dict(sorted(hashes.items()))
+
+
+def collect(workspace_root: Path | None = None) -> list[CubeReport]:
+    """Each cube's results in `workspace_root/<cube>` (default: the cube's own workspace/)."""
+    reports = []
+    for cube in CUBES:
+        workspace = (Path(workspace_root) / cube) if workspace_root else cube_dir(cube) / "workspace"
+        report = CubeReport(cube, workspace, workspace / _default_folder(cube, "evaluate", "results_folder"),
+                            workspace / _default_folder(cube, "plot", "plot_folder"))
+        path = report.results / "summary.json"
+        if not path.is_file():
+            report.problem = "no results yet: run its evaluate task"
+        else:
+            try:
+                summary = read_json(path)
+            except DataPerfError as exc:
+                summary, report.problem = None, f"unreadable summary ({exc})"
+            if summary is not None and (not isinstance(summary, dict) or summary.get("schema") != SCHEMA):
+                summary, report.problem = None, "results of an earlier version: run its evaluate task again"
+            report.summary = summary
+        if report.summary:
+            report.images = _images(report.plots)
+            report.inputs = _inputs(report.results, report.summary)
+        reports.append(report)
+    return reports
+
+
+def _interval_bar(summary: dict, method: str) -> dict:
+    """Where the mean and its 95% interval lie on the metric's range, in percent of the bar's width."""
+    low, high = summary["score"]["range"]
+    s = summary["methods"][method]
+
+    def at(value):
+        return max(0.0, min(100.0, 100 * (value - low) / (high - low)))
+
+    return {"low": at(s["ci95_low"]), "width": max(at(s["ci95_high"]) - at(s["ci95_low"]), 0.4),
+            "mean": at(s["mean"])}
+
+
+def _best(summary: dict, group: str) -> float | None:
+    values = [s["groups"][group] for s in summary["methods"].values() if group in s["groups"]]
+    if not values:
+        return None
+    return min(values) if summary["score"]["direction"] == "lower" else max(values)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = lambda v, digits=4: "–" if v is None else f"{v:.{digits}f}"
+    env.filters["seconds"] = format_seconds
+    env.filters["pretty"] = lambda v: yaml.safe_dump(v, sort_keys=False, allow_unicode=True).rstrip()
+    env.globals.update(interval_bar=_interval_bar, best=_best, group_count=group_count)
+    return env
+
+
+def render(reports: list[CubeReport], generated: str | None = None) -> str:
+    generated = generated or time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    with_results = [r for r in reports if r.summary]
+    return _environment().get_template("report.html.j2").render(reports=reports, with_results=with_results,
+                                                                generated=generated)
+
+
+def default_output(workspace_root: Path | None) -> Path:
+    return (Path(workspace_root) if workspace_root else Path.cwd()) / REPORT_NAME
+
+
+def write_report(workspace_root: Path | None = None, output: Path | None = None) -> tuple[Path, list[CubeReport]]:
+    reports = collect(workspace_root)
+    if not any(r.summary for r in reports):
+        where = workspace_root or "the cubes' own workspaces"
+        raise DataPerfError(f"no cube has results in {where}: run `dataperf demo` or a cube's evaluate task first")
+    path = Path(output) if output else default_output(workspace_root)
+    write_text(path, render(reports), keep_previous=False)
+    return path, reports
+
+
+def combined_table(reports: list[CubeReport]) -> str:
+    """Every cube's leaderboard in one text table: official score, mean over groups, 95% interval."""
+    rows = [("cube", "rank", "method", "score", "mean", "95% interval", "n", "Dynabench %", "time")]
+    notes = []
+    for r in reports:
+        if not r.summary:
+            notes.append(f"{r.cube}: {r.problem}")
+            continue
+        score = r.summary["score"]
+        better = "lower is better" if score["direction"] == "lower" else "higher is better"
+        for method in r.summary["ranking"]:
+            s = r.summary["methods"][method]
+            rows.append((r.cube, str(s["rank"]), method, f"{score['name']} ({better})", f"{s['mean']:.4f}",
+                         f"[{s['ci95_low']:.4f}, {s['ci95_high']:.4f}]", str(s["n"]), f"{s['dynabench_percent']:.2f}",
+                         format_seconds(s["seconds"])))
+        notes += [f"{r.cube}: refused {x['method'] or 'the submission folder'}: {x['reason'].splitlines()[0]}"
+                  for x in r.summary["refused"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i in (0, 2, 3, 5) else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines + notes)

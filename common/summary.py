@@ -1,0 +1,216 @@
+"""One summary schema for every cube: the leaderboard that evaluate writes as summary.json and summary.csv.
+
+Each cube scores every method on a few groups (tasks, language-budgets, concepts, markets); its official score
+is the mean over the groups.  The summary ranks the methods by it, with the spread over the groups and a 95%
+interval clipped to the metric's range, the Dynabench-style percentage, the method's run time, the cube's own
+method-level figures (`extras`), and the submissions evaluate refused, with their reason.  The README section
+"Results: one summary for every cube" documents the files; `SCHEMA` names their version.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, TypeVar
+
+from . import metrics
+from .errors import DataPerfError, ValidationErrors
+from .io import read_json
+
+SCHEMA = "dataperf-summary/1"
+DIRECTIONS = ("lower", "higher")
+CSV_HEAD = ["rank", "method", "score", "direction", "mean", "std", "ci95_low", "ci95_high", "n",
+            "dynabench_percent", "seconds"]
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Score:
+    """The official score of a cube: its name in the results, what it measures, which way is better, its range."""
+    name: str
+    label: str
+    direction: str
+    low: float = 0.0
+    high: float = 1.0
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}")
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "direction": self.direction, "range": [self.low, self.high]}
+
+
+@dataclass
+class MethodScores:
+    """What a cube hands over per method: its score per group, its own extra figures and its run time."""
+    method: str
+    groups: dict[str, float]
+    extras: dict[str, float | int | None] = field(default_factory=dict)
+    seconds: float | None = None
+
+
+def _ranks(means: list[float], direction: str) -> list[int]:
+    """Competition ranks (1, 1, 3): equal scores share a rank."""
+    sign = 1 if direction == "lower" else -1
+    keyed = sorted(sign * m for m in means)
+    return [1 + keyed.index(sign * m) for m in means]
+
+
+def build(cube: str, title: str, score: Score, group_by: str, groups: list[str], results: list[MethodScores],
+          extras: Iterable[tuple[str, str]] = (), rows: list[dict] | None = None,
+          refused: list[dict] | None = None, mode: str = "strict", run: dict | None = None) -> dict:
+    """The summary.json document.  `extras` are (name, label) of the cube's method-level figures; `rows` are the
+    cube's per-(method, group) details (what its plots read)."""
+    methods = {}
+    for result in results:
+        values = [result.groups[g] for g in groups if g in result.groups]
+        stats = metrics.summarize(values, bounds=(score.low, score.high))
+        methods[result.method] = {
+            **stats, "dynabench_percent": round(100 * stats["mean"], 2), "seconds": result.seconds,
+            "groups": {g: result.groups[g] for g in groups if g in result.groups}, "extras": dict(result.extras)}
+    names = sorted(methods)
+    for name, rank in zip(names, _ranks([methods[m]["mean"] for m in names], score.direction)):
+        methods[name]["rank"] = rank
+    ranking = sorted(names, key=lambda m: (methods[m]["rank"], m))
+    return {"schema": SCHEMA, "cube": cube, "title": title, "score": score.as_dict(), "group_by": group_by,
+            "groups": list(groups), "extras": [{"name": n, "label": label} for n, label in extras],
+            "ranking": ranking, "methods": {m: methods[m] for m in ranking}, "rows": rows or [],
+            "refused": refused or [], "mode": mode, "run": run or {}}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6f}"
+    return str(value)
+
+
+def to_csv(summary: dict) -> str:
+    """summary.csv: one row per scored method, in rank order; a column per extra figure and per group."""
+    extras = [e["name"] for e in summary["extras"]]
+    groups = summary["groups"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEAD + extras + [f"{summary['group_by']}:{g}" for g in groups])
+    score = summary["score"]
+    for method in summary["ranking"]:
+        s = summary["methods"][method]
+        writer.writerow([_cell(v) for v in [s["rank"], method, score["name"], score["direction"], s["mean"], s["std"],
+                                            s["ci95_low"], s["ci95_high"], s["n"], s["dynabench_percent"],
+                                            s["seconds"]]]
+                        + [_cell(s["extras"].get(e)) for e in extras] + [_cell(s["groups"].get(g)) for g in groups])
+    return out.getvalue()
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds:.3f} s"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 600:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+def group_count(summary: dict) -> str:
+    """'8 tasks', '1 language-budget': how many groups the mean is over."""
+    n = len(summary["groups"])
+    return f"{n} {summary['group_by'].replace('_', '-')}{'' if n == 1 else 's'}"
+
+
+def to_table(summary: dict) -> str:
+    """The leaderboard as text, printed at the end of evaluate."""
+    score = summary["score"]
+    groups = summary["groups"]
+    methods = summary["ranking"]
+    width = max([len(m) for m in methods] + [6])
+    gw = max([len(g) for g in groups] + [6])
+    better = "lower is better" if score["direction"] == "lower" else "higher is better"
+    lines = [f"{score['label']} ({score['name']}, {better}); mean over {group_count(summary)}"
+             f" with std and 95% interval",
+             f"{'rank':>4}  {'method':<{width}}  {'mean':>7}  {'std':>6}  {'95% interval':>15}  {'time':>7}  "
+             + "  ".join(f"{g:>{gw}}" for g in groups)]
+    for m in methods:
+        s = summary["methods"][m]
+        cells = "  ".join(f"{s['groups'][g]:>{gw}.4f}" if g in s["groups"] else f"{'-':>{gw}}" for g in groups)
+        lines.append(f"{s['rank']:>4}  {m:<{width}}  {s['mean']:7.4f}  {s['std']:6.4f}  "
+                     f"[{s['ci95_low']:6.4f}, {s['ci95_high']:6.4f}]  {format_seconds(s['seconds']):>7}  {cells}")
+    if not methods:
+        lines.append("(no method scored)")
+    for r in summary["refused"]:
+        lines.append(f"refused: {r['method'] or '-'}: {r['reason'].splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def read(path: str | Path) -> dict:
+    """A summary.json written by evaluate, checked to be of this schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataPerfError(f"{path}: not found; run the evaluate task first")
+    summary = read_json(path)
+    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
+        raise DataPerfError(f"{path}: not a summary of this version ({SCHEMA}); run the evaluate task again")
+    return summary
+
+
+SUBMISSION_PREFIX = "submission_folder: "
+
+
+class Refusals:
+    """Submissions evaluate refuses, with their reason: recorded in summary.json, then reported as the task's error.
+
+    A method is refused as a whole when any of its files is (its mean would not cover every group); the other
+    methods are still scored.  `file` is relative to the submission folder where it lies inside it."""
+
+    def __init__(self, submission_folder: str | Path):
+        self.folder = Path(submission_folder)
+        self.errors: list[DataPerfError] = []
+        self.records: list[dict] = []
+        self.methods: set[str | None] = set()
+
+    def _file(self, error: DataPerfError) -> str | None:
+        name = getattr(error, "file", None)
+        if not name:
+            return None
+        if name.startswith(SUBMISSION_PREFIX):   # named relative to the task parameter (common.errors)
+            return name[len(SUBMISSION_PREFIX):]
+        path = Path(name)
+        for base in (self.folder, self.folder.resolve()):
+            if path.is_relative_to(base):
+                return path.relative_to(base).as_posix()
+        return name
+
+    def add(self, error: DataPerfError, method: str | None = None) -> None:
+        parts = error.errors if isinstance(error, ValidationErrors) else [error]
+        for part in parts:
+            self.errors.append(part)
+            self.records.append({"method": method, "file": self._file(part), "reason": str(part)})
+        self.methods.add(method)
+
+    def screen(self, items: list[Item], check: Callable[[Item], object],
+               method_of: Callable[[Item], str]) -> list[tuple[Item, object]]:
+        """check(item) for every item (a file of a method); the items of methods none of whose files failed,
+        each with what check returned.  Every file is checked, so all problems are reported at once."""
+        outcomes = []
+        for item in items:
+            try:
+                outcomes.append((item, check(item)))
+            except DataPerfError as exc:
+                self.add(exc, method_of(item))
+        return [(item, value) for item, value in outcomes if method_of(item) not in self.methods]
+
+    def raise_if_any(self) -> None:
+        """End the task with every problem found (exit 1), after what could be scored was written."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ValidationErrors(self.errors)   # it only needs each error's message

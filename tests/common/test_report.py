@@ -1,0 +1,166 @@
+"""The suite report: what the page says about a tiny workspace of every cube, the combined table, the command."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from common.cubes import CUBES
+from common.report import collect, combined_table, render, write_report
+
+from support.report import REFUSED_METHOD, TIED_METHOD
+
+
+def _summary(suite, cube):
+    return json.loads((suite / cube / "results" / "summary.json").read_text())
+
+
+def _section(page: str, cube: str) -> str:
+    start = page.index(f'<section class="cube" id="{cube}">')
+    return page[start:page.index("</section>", start)]
+
+
+def test_every_cube_has_a_leaderboard_in_rank_order(suite):
+    page = render(collect(suite))
+    for cube in CUBES:
+        summary = _summary(suite, cube)
+        section = _section(page, cube)
+        assert html.escape(summary["title"]) in section
+        rows = re.findall(r'<tr class="lb-row" data-cube="([^"]+)" data-method="([^"]+)">', section)
+        assert rows == [(cube, m) for m in summary["ranking"]] and len(rows) >= 2
+        for method in summary["ranking"]:
+            s = summary["methods"][method]
+            assert f"[{s['ci95_low']:.4f}, {s['ci95_high']:.4f}]" in section
+            assert f">{s['dynabench_percent']:.2f}<" in section
+        for group in summary["groups"]:                   # the per-group breakdown
+            assert f'<th class="num">{group}</th>' in section
+
+
+def test_breakdown_interval_extras_and_run_time(suite):
+    page = render(collect(suite))
+    da = _section(page, "data_acquisition")
+    assert "DataPerf score" in da and "spent / budget" in da and "Per market" in da
+    vs = _section(page, "vision_selection")
+    assert "mean precision" in vs and "Per concept" in vs
+    summary = _summary(suite, "vision_selection")
+    best = max(summary["methods"][m]["groups"]["Cupcake"] for m in summary["ranking"])
+    assert f'<td class="num best">{best:.4f}</td>' in vs
+    assert "Per task" in _section(page, "vision_debugging")
+    speech = _section(page, "speech_selection")
+    assert "Per lang-budget" in speech
+    ranks = re.findall(r'<td class="num">(\d+)</td><td class="method">', speech)
+    assert ranks == ["1", "1"] and TIED_METHOD in speech            # equal scores share the rank
+
+
+def test_refused_submissions_are_listed_with_their_reason(suite):
+    summary = _summary(suite, "data_acquisition")
+    assert REFUSED_METHOD not in summary["methods"]
+    assert [(r["method"], r["file"]) for r in summary["refused"]] == \
+        [(REFUSED_METHOD, f"{REFUSED_METHOD}/0.txt"), (REFUSED_METHOD, f"{REFUSED_METHOD}/1.txt")]
+    section = _section(render(collect(suite)), "data_acquisition")
+    refused = section[section.index("<h3>Refused submissions</h3>"):]
+    assert f"<code>{REFUSED_METHOD}/1.txt</code>" in refused and "over the budget of" in refused
+    assert "None: every submission was accepted." in _section(render(collect(suite)), "vision_selection")
+
+
+def test_figures_are_embedded_and_nothing_is_fetched(suite):
+    page = render(collect(suite))
+    for cube in CUBES:
+        pngs = sorted(p.name for p in (suite / cube / "plots").glob("*.png"))
+        section = _section(page, cube)
+        assert re.findall(r"<figcaption>([^<]+)</figcaption>", section) == pngs
+        for uri in re.findall(r'<img src="data:image/png;base64,([^"]+)"', section):
+            assert base64.b64decode(uri).startswith(b"\x89PNG")
+    # self-contained: no external style sheet, script, image or font
+    assert not re.search(r'(src|href)="(https?:)?//', page) and "url(" not in page and "<script" not in page
+    assert "<style>" in page and "font-variant-numeric" in page
+
+
+def test_run_record_versions_parameters_and_hashes(suite):
+    section = _section(render(collect(suite)), "vision_debugging")
+    record = section[section.index("<h3>Run record</h3>"):]
+    assert f"<code>numpy {metadata.version('numpy')}</code>" in record and "not run in a container" in record
+    assert "knn_shapley" in record                                       # the parameters
+    assert "data/dataset_04rky_train.csv" in record and "04rky_knn_shapley.txt" in record   # input hashes
+    detail = json.loads((suite / "vision_debugging" / "results" / "04rky_evaluation.json").read_text())
+    assert detail["run"]["inputs_sha256"]["data/dataset_04rky_train.csv"] in record
+
+
+def test_container_image_shown_when_the_run_record_has_one(suite, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(suite / "vision_selection", root / "vision_selection")
+    path = root / "vision_selection" / "results" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["run"]["container"] = {"image": "dataperf/vision-selection:0.1.0", "image_id": "sha256:" + "ab" * 32}
+    path.write_text(json.dumps(summary))
+    section = _section(render(collect(root)), "vision_selection")
+    assert "image <code>dataperf/vision-selection:0.1.0</code>, id <code>sha256:abab" in section
+
+
+def test_cubes_without_results_are_named_and_old_summaries_not_read(suite, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(suite / "data_acquisition", root / "data_acquisition")
+    (root / "speech_selection" / "results").mkdir(parents=True)
+    (root / "speech_selection" / "results" / "summary.json").write_text('{"methods": {}}')
+    reports = {r.cube: r for r in collect(root)}
+    assert reports["data_acquisition"].summary and not reports["vision_debugging"].summary
+    assert reports["vision_debugging"].problem == "no results yet: run its evaluate task"
+    assert "earlier version" in reports["speech_selection"].problem
+    page = render(list(reports.values()))
+    assert 'id="vision_debugging"' not in page and "no results yet: run its evaluate task" in page
+    table = combined_table(list(reports.values()))
+    assert "vision_debugging: no results yet" in table and "data_acquisition: refused overspender" in table
+
+
+def test_combined_table_has_every_method_of_every_cube(suite):
+    table = combined_table(collect(suite))
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["cube", "rank", "method", "score"]
+    for cube in CUBES:
+        summary = _summary(suite, cube)
+        mine = [line.split() for line in lines[2:] if line.startswith(cube + " ")]
+        assert [cells[2] for cells in mine] == summary["ranking"]
+        top = summary["methods"][summary["ranking"][0]]
+        assert mine[0][1] == "1" and f"{top['mean']:.4f}" in mine[0]
+    assert "fraction_fixes (lower is better)" in table and "f1 (higher is better)" in table
+
+
+def test_report_command(suite, tmp_path):
+    out = tmp_path / "page.html"
+    proc = subprocess.run([sys.executable, "-m", "common", "report", "--workspace-root", str(suite),
+                           "--output", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"report: {out.resolve()}" in proc.stdout and "data_acquisition" in proc.stdout
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    empty = subprocess.run([sys.executable, "-m", "common", "report", "--workspace-root", str(tmp_path / "none")],
+                           capture_output=True, text=True)
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("error: no cube has results in")
+
+
+def test_write_report_default_place(suite, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(suite / "vision_selection", root / "vision_selection")
+    path, reports = write_report(root)
+    assert path == root / "dataperf_report.html" and path.is_file() and len(reports) == len(CUBES)
+
+
+@pytest.mark.parametrize("cube", CUBES)
+def test_summary_files_follow_the_schema(suite, cube):
+    summary = _summary(suite, cube)
+    assert summary["schema"] == "dataperf-summary/1" and summary["cube"] == cube
+    head = (suite / cube / "results" / "summary.csv").read_text().splitlines()[0].split(",")
+    assert head[:11] == ["rank", "method", "score", "direction", "mean", "std", "ci95_low", "ci95_high", "n",
+                         "dynabench_percent", "seconds"]
+    assert head[11 + len(summary["extras"]):] == [f"{summary['group_by']}:{g}" for g in summary["groups"]]
+    for s in summary["methods"].values():
+        low, high = summary["score"]["range"]
+        assert low <= s["ci95_low"] <= s["mean"] <= s["ci95_high"] <= high
+        assert s["mean"] == pytest.approx(sum(s["groups"].values()) / len(s["groups"]))
