@@ -81,6 +81,10 @@ PY
 done
 
 [[ $(cube_containers) -eq $containers_before ]] || fail "containers were left behind (no --rm?)"
+if [[ " ${CUBES[*]} " == *" vision_debugging "* && " ${CUBES[*]} " == *" data_acquisition "* ]]; then
+  step "closed division: participant and hostile images through dataperf closed"
+  bash .ci/closed_e2e.sh || fail "closed division"
+fi
 step "the suite report of the Docker runs"
 .venv/bin/dataperf report --workspace-root "$WORK" --output "$WORK/report.html" >"$WORK/report.log" \
   || { cat "$WORK/report.log"; fail "dataperf report"; }
