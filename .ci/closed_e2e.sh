@@ -23,10 +23,11 @@ trap 'rm -rf "$WORK"' EXIT
 TAG=dataperf-ci-closed
 
 step "participant templates, FROM the cube images"
-docker build -q -t "$TAG/vd-template" --build-arg "CUBE_IMAGE=$(image_of vision_debugging)" \
-  vision_debugging/closed_template >/dev/null
-docker build -q -t "$TAG/da-template" --build-arg "CUBE_IMAGE=$(image_of data_acquisition)" \
-  data_acquisition/closed_template >/dev/null
+build() { docker build -q "$@" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; return 1; }; }
+build -t "$TAG/vd-template" --build-arg "CUBE_IMAGE=$(image_of vision_debugging)" vision_debugging/closed_template \
+  || fail "building the vision_debugging template"
+build -t "$TAG/da-template" --build-arg "CUBE_IMAGE=$(image_of data_acquisition)" data_acquisition/closed_template \
+  || fail "building the data_acquisition template"
 
 step "hostile images, FROM the templates"
 # name  base  algorithm  [build arg]
@@ -49,8 +50,8 @@ HOSTILE=(
 )
 for spec in "${HOSTILE[@]}"; do
   read -r name base algorithm extra <<<"$spec"
-  docker build -q -t "$TAG/$name" --build-arg "BASE=$TAG/$base-template" --build-arg "ALGORITHM=$algorithm" \
-    ${extra:+--build-arg "$extra"} .ci/closed >/dev/null || fail "building $name"
+  build -t "$TAG/$name" --build-arg "BASE=$TAG/$base-template" --build-arg "ALGORITHM=$algorithm" \
+    ${extra:+--build-arg "$extra"} .ci/closed || fail "building $name"
 done
 
 # Small, fast rounds: every run is bounded by seconds.
@@ -67,7 +68,10 @@ EOF
   $DATAPERF run "$1" --workspace "$2" --task=download >"$WORK/$1-download.log" 2>&1 \
     || { cat "$WORK/$1-download.log"; fail "$1: download of the round's data"; }
 }
-digest() { (cd "$1" && find . -path ./closed -prune -o -print0 | sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum); }
+digest() {   # every path, type, mode and link target, and every file's content, of a workspace but its closed/
+  (cd "$1" && { find . -path ./closed -prune -o -printf '%p %y %m %l\n' | sort
+                find . -path ./closed -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum; } | sha256sum)
+}
 
 step "vision_debugging round: 1 honest + 14 hostile images"
 VD="$WORK/vd"
@@ -97,5 +101,9 @@ step "every outcome as expected, honest scores equal local runs"
 $PY .ci/closed/expect.py "$VD" "$DA" || { cat "$WORK/vd.log" "$WORK/da.log"; fail "outcomes"; }
 left=$(docker ps -aq --filter "name=dataperf-closed-" | wc -l)
 [[ $left -eq 0 ]] || fail "$left closed-division containers were left behind"
-docker image ls -q "$TAG/*" | sort -u | xargs -r docker image rm -f >/dev/null
+for spec in "${HOSTILE[@]}"; do   # children first; the build cache of the layers stays, as for the cube images
+  read -r name _ <<<"$spec"
+  docker image rm "$TAG/$name" >/dev/null
+done
+docker image rm "$TAG/vd-template" "$TAG/da-template" >/dev/null
 step "closed division passed"

@@ -33,7 +33,8 @@ class Outcome:
 def filled(extracted: Extracted, limits: Limits) -> bool:
     """Did the output reach its tmpfs limits?  Then writes failed inside the container with 'no space left'."""
     pages = extracted.bytes + PAGE * extracted.files
-    return extracted.files + extracted.folders >= limits.output_files or pages >= FILL * limits.output_bytes
+    # The tmpfs counts its own root and the files being written in its inodes, so "full" is near the limit.
+    return extracted.files + extracted.folders >= FILL * limits.output_files or pages >= FILL * limits.output_bytes
 
 
 def container_outcome(exit_code: int | None, timed_out: bool, oom_killed: bool, log_tail: str, limits: Limits,
