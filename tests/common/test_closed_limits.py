@@ -81,3 +81,14 @@ def test_the_generator_follows_data_seed_not_the_public_seed(tmp_path):
     hidden = generated("hidden", {"seed": 0, "data": {"seed": secret}})
     assert hidden != public
     assert generated("hidden-other-public-seed", {"seed": 99, "data": {"seed": secret}}) == hidden
+
+
+def test_an_output_near_its_file_or_size_limit_filled_it():
+    """The tmpfs counts its own root among its inodes and whole pages of every file: a flood stops a little short
+    of the limits, and must still read as output_too_large (in Docker: 199 of 200 files)."""
+    from common.closed.outcomes import filled
+    from common.untrusted.container_output import Extracted
+    limits = Limits(**{**DEFAULTS, "output_files": 200, "output_mb": 16})
+    assert filled(Extracted(files=199, folders=0, bytes=0), limits)
+    assert filled(Extracted(files=1, folders=0, bytes=16 << 20), limits)
+    assert not filled(Extracted(files=150, folders=2, bytes=1 << 20), limits)
