@@ -194,8 +194,9 @@ def read_parquet(path: str | Path, columns: list[str]) -> pa.Table:
         raise ValidationError(path, None, f"not a readable parquet file ({exc})") from None
 
 
-def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32) -> np.ndarray:
-    """A list-of-floats column as an (N, D) array, checking every row has the same length."""
+def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32, copy: bool = True) -> np.ndarray:
+    """A list-of-floats column as an (N, D) array, checking every row has the same length.  copy=False may
+    return a read-only view of the table's memory (for a caller that only reads it)."""
     column = table.column(name).combine_chunks()
     if len(column) == 0:
         return np.zeros((0, 0), dtype=dtype)
@@ -212,7 +213,8 @@ def matrix_column(table: pa.Table, name: str, path: str | Path, dtype=np.float32
         values = column.flatten()
     else:
         raise ValidationError(path, f"column '{name}'", f"must be a list of numbers, found {column.type}")
-    array = np.array(values.to_numpy(zero_copy_only=False), dtype=dtype)  # a writable copy
+    values = values.to_numpy(zero_copy_only=False)
+    array = np.array(values, dtype=dtype) if copy else np.asarray(values, dtype=dtype)
     if array.size != len(column) * width:
         raise ValidationError(path, f"column '{name}'", "null values are not allowed")
     return array.reshape(len(column), width)

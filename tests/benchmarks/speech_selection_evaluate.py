@@ -1,6 +1,6 @@
 """Benchmark: speech_selection's evaluate against the original procedure, at the official size.
 
-    python tests/benchmarks/speech_selection_evaluate.py [--scale 1.0] [--files 1] [--seeds 10]
+    python tests/benchmarks/speech_selection_evaluate.py [--scale 1.0] [--files 1] [--seeds 10] [--repeats 3]
 
 On one generated language at the official size (31,099 evaluation clips) and `--files` random
 60-clip selections it runs, back to back on the same files:
@@ -8,9 +8,10 @@ On one generated language at the official size (31,099 evaluation clips) and `--
      file as eval.py is run: read the evaluation set with a per-id filter, then fit and predict the
      seeds one after another (one BLAS thread, as the parity tests);
   2. this evaluator on all files at once, with 1 worker and with one per core;
-and checks that every seed's score is identical.  It reports wall time (noisy on a shared machine)
-and CPU time (this process and its workers), and the ratios; the evaluator's own log gives its
-split between reading, fitting and predicting.
+and checks that every seed's score is identical.  Each side runs --repeats times, alternating, and the
+medians are compared (the first run of either side also pays one-off costs: lazy imports, a cold page
+cache).  It reports wall time (noisy on a shared machine) and CPU time (this process and its workers),
+and the ratios.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -48,11 +50,19 @@ def timed(function, *args):
     return result, time.perf_counter() - wall, cpu_seconds() - cpu
 
 
+def median_run(runs):
+    """(result of the first run, median wall, median CPU); every run's result must be the same."""
+    if any(result != runs[0][0] for result, _, _ in runs):
+        sys.exit("the runs gave different scores")
+    return runs[0][0], statistics.median(w for _, w, _ in runs), statistics.median(c for _, _, c in runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--files", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="the first N official seeds")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side; the medians are compared")
     args = parser.parse_args()
     seeds = SEEDS[:args.seeds]
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,12 +87,17 @@ def main() -> None:
             methods = json.loads((ws / f"results_{workers}" / "en_60_evaluation.json").read_text())["methods"]
             return {n: [methods[n]["per_seed"][str(s)] for s in seeds] for n in names}
 
-        naive, naive_wall, naive_cpu = timed(original)
-        runs = {workers: timed(ours, workers) for workers in (1, "auto")}
+        samples = {"original": [], 1: [], "auto": []}
+        for _ in range(max(1, args.repeats)):
+            samples["original"].append(timed(original))
+            for workers in (1, "auto"):
+                samples[workers].append(timed(ours, workers))
+        naive, naive_wall, naive_cpu = median_run(samples.pop("original"))
+        runs = {workers: median_run(runs) for workers, runs in samples.items()}
     n_eval = sum(len(v) for v in evalset["targets"].values()) + len(evalset["nontargets"])
     cores = len(os.sched_getaffinity(0))
     print(f"\nen at scale {args.scale}: {n_eval} evaluation clips; {args.files} file(s) x {len(seeds)} seeds; "
-          f"{cores} cores")
+          f"{cores} cores; medians of {max(1, args.repeats)} runs")
     print(f"original procedure:           {naive_wall:7.1f} s wall, {naive_cpu:7.1f} s CPU")
     identical = True
     for workers, (scores, wall, cpu) in runs.items():
