@@ -2,6 +2,7 @@
 in both modes; and a corrupted seller file.  One clear error naming the file, never hidden data."""
 from __future__ import annotations
 
+import re
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -129,3 +130,20 @@ def test_fuzz_counts_parse_or_fail_cleanly(content, compat):
             return
     assert len(counts) == 2 and 0 <= counts[0] <= 10 and 0 <= counts[1] <= 4
     assert cost == Fraction(counts[0]) + Fraction(counts[1], 2) and (compat or cost <= 12)
+
+
+@pytest.mark.parametrize("content, where, code", [("\U000dc88e", "line 1", "U+DC88E"),   # crashed numpy 2.4
+                                                  ("1\u0968,2", "line 1", "U+0968"),       # numpy read 2370
+                                                  ("1,2\n\u4e00,1", "line 2", "U+4E00")])
+def test_compat_never_hands_numpy_a_character_its_int_parser_cannot_read(tmp_path, content, where, code):
+    path = tmp_path / "0.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataPerfError, match=re.escape(f"0.txt: {where}: character {code} outside a comment")):
+        parse_counts(path, compat=True)
+
+
+def test_compat_still_reads_wide_whitespace_and_comments_as_numpy_does(tmp_path):
+    path = tmp_path / "0.txt"
+    for content in ("1,\u20032\u3000", "1,2 # \U000dc88e", "\u00a01,2"):
+        path.write_text(content, encoding="utf-8")
+        assert parse_counts(path, compat=True) == [1, 2]
