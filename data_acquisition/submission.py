@@ -106,10 +106,11 @@ def parse_counts(path: Path, compat: bool, root: Path | None = None) -> list[int
     return counts
 
 
-# numpy's integer parser (loadtxt, dtype=int) calls C's isdigit() on the characters of a field; beyond U+00FF
-# that reads outside isdigit's table: undefined behaviour (a crash now and then, or a wrong count such as
-# '1\u0968' read as 2370).  Whitespace is skipped with a safe test and comments are cut before parsing, so
-# only other characters outside comments are out of reach.
+# numpy's integer parser (loadtxt, dtype=int) has no defined reading of a character beyond U+00FF in a field:
+# numpy 2.4 crashes now and then on one (a one-character file U+DC88E: 12 crashes in 16 fresh processes) and
+# reads '1\u0968' as 2370, as if C's isdigit() were asked outside its table.  Whitespace and comments are not
+# parsed as numbers (wide spaces and commented text read as numpy reads them), so only other characters
+# outside comments are refused, before numpy sees them.
 _BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]")
 
 
