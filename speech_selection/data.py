@@ -9,7 +9,6 @@ Clip ids are '<word>/common_voice_<lang>_<n>.wav'; the word is also the parquet 
 """
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ import yaml
 from common import synth
 from common.errors import ValidationError
 from common.io import matrix_column, read_parquet, write_parquet, write_yaml
+from common.parallel import resolve_workers
 
 LANGUAGES = ("en", "id", "pt")
 EMBEDDING_DIM = 1024
@@ -184,7 +184,7 @@ class EmbeddingStore:
         """Reads the words' files not read yet on a few threads (pyarrow decodes without the GIL); the first
         unreadable one in the given order is the error, as a one-by-one read would raise."""
         todo = [w for w in dict.fromkeys(words) if w not in self.tables]
-        threads = min(len(todo), len(os.sched_getaffinity(0)), 8)
+        threads = min(resolve_workers("auto", len(todo)), 8)
         if threads < 2:
             return
         with ThreadPoolExecutor(threads) as pool:
