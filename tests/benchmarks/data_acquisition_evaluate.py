@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,12 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-
-def usage() -> tuple[float, float]:
-    """(CPU seconds, peak MiB) of this process and its finished workers."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    return cpu, max(own.ru_maxrss, children.ru_maxrss) / 1024
+from support.timing import cpu_seconds, peak_mib  # noqa: E402
 
 
 def step(args) -> None:
@@ -42,7 +36,7 @@ def step(args) -> None:
     ws = Path(args.ws)
     from data_acquisition.evaluate import evaluate
     from originals.data_acquisition import original_evaluate
-    started, cpu = time.perf_counter(), usage()[0]       # imports excluded on both sides
+    started, cpu = time.perf_counter(), cpu_seconds()       # imports excluded on both sides
     if args.step == "original":
         result = original_evaluate(ws / "marketinfo", ws / "features", ws / "submissions" / "quality_greedy",
                                    args.market_ids)
@@ -53,7 +47,7 @@ def step(args) -> None:
         evaluate(ws / f"{args.step}_{args.workers}.yaml", ws / "marketinfo", ws / "features", folder, out)
         rows = json.loads((out / "summary.json").read_text())["rows"]
         scores = {str(r["market"]): r["accuracy"] for r in rows if r["method"] == "quality_greedy"}
-    cpu_end, peak = usage()
+    cpu_end, peak = cpu_seconds(), peak_mib()
     print(json.dumps({"seconds": time.perf_counter() - started, "cpu": cpu_end - cpu, "peak_mib": peak,
                       "scores": scores}))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -36,12 +35,7 @@ from speech_selection.data import generate_language, language_files, read_id_lis
 from speech_selection.evaluate import evaluate  # noqa: E402
 from speech_selection.model import SEEDS  # noqa: E402
 from speech_selection.submission import write_submission  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished workers."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+from support.timing import cpu_seconds  # noqa: E402
 
 
 def timed(function, *args):

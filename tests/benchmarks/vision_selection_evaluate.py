@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from support.timing import cpu_seconds  # noqa: E402
+
 
 def run(args: list[str]) -> tuple[float, float, float, str]:
     """(wall s, CPU s, peak RSS GB, stdout) of a command in its own process."""
@@ -40,11 +41,6 @@ def run(args: list[str]) -> tuple[float, float, float, str]:
     if status != 0:
         raise SystemExit(f"{args} failed:\n{output}")
     return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 ** 2, output
-
-
-def cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def step(ws: Path, which: str) -> None:
