@@ -1,4 +1,4 @@
 """python -m common == the dataperf command."""
-from .cli import main
+from common.cli import main
 
 main(prog_name="dataperf")

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import click
 
-from .cubes import CUBES, TASK_ORDER, cube_module
-from .entrypoint import run_guarded
-from .errors import ValidationError
-from .local import run_tasks
-from .parameters import COMMAND_LINE
-from .report import combined_table, write_report
-from .untrusted.files import excerpt
+from common.core.errors import ValidationError
+from common.cubes.registry import CUBES, TASK_ORDER, cube_module
+from common.parameters.schema import COMMAND_LINE
+from common.results.report import combined_table, write_report
+from common.tasks.entrypoint import run_guarded
+from common.tasks.local import run_tasks
+from common.untrusted.files import excerpt
 
 # What the demo changes in a cube's parameters (command-line overrides, the workspace's file is left as it is), so
 # that it shows every task at the default data sizes in minutes: vision_debugging stops each curve at its target
@@ -119,7 +119,7 @@ def _report(workspace_root, output) -> None:
               help="the cube's own image, which participants build FROM (default: docker.image of its mlcube.yaml)")
 def closed(cube, images, workspace, round_name, cube_image):
     """Closed division: run each participant image sandboxed on the round's data in WORKSPACE and score it."""
-    from .closed.round import run_round
+    from common.closed.round import run_round
     run_guarded(run_round, cube=cube, images=list(images), workspace=workspace, round_name=round_name,
                 cube_image=cube_image)
 
@@ -127,7 +127,7 @@ def closed(cube, images, workspace, round_name, cube_image):
 @main.command("closed-seed")
 def closed_seed():
     """Print a new secret 128-bit round seed, to set as data.seed in a closed round's parameters.yaml."""
-    from .closed.seeds import new_round_seed
+    from common.closed.seeds import new_round_seed
     click.echo("a new round seed: set it as data.seed in the round's parameters.yaml before download, and keep it "
                "secret until the round is over", err=True)
     click.echo(str(new_round_seed()))

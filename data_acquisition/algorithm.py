@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import ValidationError
-from common.plugins import Method, load_class
+from common.core.errors import ValidationError
+from common.tasks.plugins import Method, load_class
 
 from .data import (affordable_rows, cost_of, market_files, read_budget, read_matrix_csv, read_prices,
                    read_samples, read_seller_ids, read_summary)

@@ -4,9 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional,
-                               Parameters, Schema, methods, official_source, source_choice)
+from common.data.download import OFFICIAL_SOURCES
+from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, methods, official_source, source_choice
 
 from .data import MARKETS
 

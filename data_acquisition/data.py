@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from common.errors import ValidationError
-from common.io import read_json, write_bytes_atomic, write_text
+from common.core.errors import ValidationError
+from common.core.io import read_json, write_bytes_atomic, write_text
 from common.untrusted.formats import arrow_csv_problem
 
 SELLERS = 20

@@ -19,11 +19,11 @@ import numpy as np
 
 from common.closed.seeds import croissant_seed, generator_seed
 
-from common import croissant
-from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError, display_path
-from common.io import write_bytes_atomic, write_json, write_text
-from common.progress import tracked
+from common.core.errors import DataPerfError, display_path
+from common.core.io import write_bytes_atomic, write_json, write_text
+from common.core.progress import tracked
+from common.data import croissant
+from common.data.download import extract_archive, fetch, find_folder_with
 
 from . import config
 from .data import (BUYER_ID, SAMPLE_ROWS, format_number, market_files, read_prices, summarize_seller, summary_json,

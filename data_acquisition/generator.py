@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from common import synth
+from common.data import synth
 
 from .data import SELLERS
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import Problems, ValidationError, raise_all
-from common.io import write_text
-from common.plugins import method_folders
+from common.core.errors import Problems, ValidationError, raise_all
+from common.core.io import write_text
+from common.tasks.plugins import method_folders
 from common.untrusted.files import excerpt, read_limited
 from common.untrusted.formats import decode_text
 

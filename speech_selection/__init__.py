@@ -1,6 +1,6 @@
 """The speech-selection (keyword-spotting training-set selection) challenge as a cube."""
-from common.entrypoint import cube_cli
-from common.errors import named_task
+from common.core.errors import named_task
+from common.tasks.entrypoint import cube_cli
 
 from .baselines import create_baselines
 from .download import download

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.plugins import Method, load_class
+from common.tasks.plugins import Method, load_class
 
 
 @dataclass

@@ -24,11 +24,11 @@ from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShu
 from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 
-from common.errors import DataPerfError
-from common.io import write_yaml
-from common.parallel import parallel_map
-from common.plugins import check_method_name, listed_methods
-from common.results import FilesPublication, publish_files
+from common.compute.parallel import parallel_map
+from common.core.errors import DataPerfError
+from common.core.io import write_yaml
+from common.results.publish import FilesPublication, publish_files
+from common.tasks.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Pool, Selector, load_selector_class

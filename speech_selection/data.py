@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-from common import synth
-from common.errors import ValidationError
-from common.io import matrix_column, read_parquet, write_parquet, write_yaml
-from common.parallel import resolve_workers
+from common.compute.parallel import resolve_workers
+from common.core.errors import ValidationError
+from common.core.io import matrix_column, read_parquet, write_parquet, write_yaml
+from common.data import synth
 
 LANGUAGES = ("en", "id", "pt")
 EMBEDDING_DIM = 1024

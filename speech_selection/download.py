@@ -14,11 +14,11 @@ from pathlib import Path
 
 from common.closed.seeds import croissant_seed, generator_seed
 
-from common import croissant
-from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError, ValidationError, display_path
-from common.io import write_text
-from common.parallel import parallel_map
+from common.compute.parallel import parallel_map
+from common.core.errors import DataPerfError, ValidationError, display_path
+from common.core.io import write_text
+from common.data import croissant
+from common.data.download import extract_archive, fetch, find_folder_with
 
 from . import config
 from .data import (EMBEDDING_DIM, KEYWORDS, generate_language, language_dir, language_files, read_id_lists,

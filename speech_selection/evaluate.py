@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common import metrics
-from common import summary as leaderboard
-from common.errors import ValidationError
-from common.parallel import parallel_map
-from common.results import Publication, publish, require_settled
-from common.runrecord import run_record
+from common.compute.parallel import parallel_map
+from common.core.errors import ValidationError
+from common.results import metrics
+from common.results import leaderboard
+from common.results.publish import Publication, publish, require_settled
+from common.results.runrecord import run_record
 from common.untrusted.timing import read_seconds, total_seconds
 
 from . import config

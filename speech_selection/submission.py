@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import MAX_LISTED, ValidationError, raise_all
-from common.io import write_text
-from common.plugins import method_folders
+from common.core.errors import MAX_LISTED, ValidationError, raise_all
+from common.core.io import write_text
+from common.tasks.plugins import method_folders
 from common.untrusted.files import excerpt, read_limited
 from common.untrusted.formats import load_json
 

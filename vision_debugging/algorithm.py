@@ -19,7 +19,7 @@ from abc import abstractmethod
 
 import numpy as np
 
-from common.plugins import Method, load_class
+from common.tasks.plugins import Method, load_class
 
 
 class Appraiser(Method):

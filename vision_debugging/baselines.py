@@ -17,10 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
-from common.errors import DataPerfError
-from common.parallel import parallel_map
-from common.plugins import check_method_name, listed_methods
-from common.results import FilesPublication, publish_files
+from common.compute.parallel import parallel_map
+from common.core.errors import DataPerfError
+from common.results.publish import FilesPublication, publish_files
+from common.tasks.plugins import check_method_name, listed_methods
 
 from . import config
 from .algorithm import Appraiser, load_appraiser_class

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import synth
-from common.errors import ValidationError
-from common.io import matrix_column, read_parquet, write_parquet, write_text
+from common.core.errors import ValidationError
+from common.core.io import matrix_column, read_parquet, write_parquet, write_text
+from common.data import synth
 from common.untrusted.files import excerpt
 
 OFFICIAL_TASKS = ["01g317-flipped", "04hgtk-flipped", "04rky-flipped", "09j2d-flipped",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from common.closed.seeds import croissant_seed, generator_seed
 
-from common import croissant
-from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError, display_path
+from common.core.errors import DataPerfError, display_path
+from common.data import croissant
+from common.data.download import extract_archive, fetch, find_folder_with
 
 from . import config
 from .data import EMBEDDING_DIM, generate_task, task_files, write_task

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common import summary as leaderboard
-from common.errors import DataPerfError
-from common.parallel import parallel_map, resolve_workers
-from common.progress import Progress
-from common.results import Publication, publish, require_settled
-from common.runrecord import run_record
+from common.compute.parallel import parallel_map, resolve_workers
+from common.core.errors import DataPerfError
+from common.core.progress import Progress
+from common.results import leaderboard
+from common.results.publish import Publication, publish, require_settled
+from common.results.runrecord import run_record
 
 from . import config
 from .data import TaskData, load_task, task_files

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import Problems, ValidationError
-from common.io import write_text
-from common.plugins import check_method_name
+from common.core.errors import Problems, ValidationError
+from common.core.io import write_text
+from common.tasks.plugins import check_method_name
 from common.untrusted.files import excerpt, folder_entries, read_limited
 from common.untrusted.formats import decode_text, universal_lines
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from common.plugins import Method, load_class
+from common.tasks.plugins import Method, load_class
 
 
 @dataclass

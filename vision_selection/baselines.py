@@ -26,10 +26,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ShuffleSplit
 
-from common.errors import DataPerfError, display_path
-from common.io import write_yaml
-from common.plugins import check_method_name, listed_methods
-from common.results import FilesPublication, publish_files
+from common.core.errors import DataPerfError, display_path
+from common.core.io import write_yaml
+from common.results.publish import FilesPublication, publish_files
+from common.tasks.plugins import check_method_name, listed_methods
 from common.untrusted.files import excerpt
 
 from . import config

@@ -5,9 +5,8 @@ import re
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.download import OFFICIAL_SOURCES
-from common.parameters import (COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number, Parameters,
-                               Schema, methods, official_source, source_choice)
+from common.data.download import OFFICIAL_SOURCES
+from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number, Parameters, Schema, methods, official_source, source_choice
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
 # Concept names become file names (<Concept>.csv, alpha_test_set_<Concept>_256.parquet).

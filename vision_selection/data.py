@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from common import synth
-from common.errors import ValidationError
-from common.io import matrix_column, read_parquet, write_bytes_atomic, write_text
-from common.progress import tracked
+from common.core.errors import ValidationError
+from common.core.io import matrix_column, read_parquet, write_bytes_atomic, write_text
+from common.core.progress import tracked
+from common.data import synth
 from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from common.closed.seeds import croissant_seed, generator_seed
 
-from common import croissant
-from common.download import extract_archive, fetch, find_folder_with
-from common.errors import DataPerfError, display_path
+from common.core.errors import DataPerfError, display_path
+from common.data import croissant
+from common.data.download import extract_archive, fetch, find_folder_with
 
 from . import config
 from .data import EMB_COL, EMBEDDING_DIM, ID_COL, LABEL_COL, MACHINE_LABELS_PATH, RESOURCES, generate, layout

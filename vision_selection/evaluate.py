@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import summary as leaderboard
-from common.parallel import parallel_map
-from common.results import Publication, publish, require_settled
-from common.runrecord import run_record
+from common.compute.parallel import parallel_map
+from common.results import leaderboard
+from common.results.publish import Publication, publish, require_settled
+from common.results.runrecord import run_record
 from common.untrusted.timing import read_seconds
 
 from . import config

@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from common.errors import ValidationError, raise_all
-from common.io import write_text
-from common.plugins import method_folders
+from common.core.errors import ValidationError, raise_all
+from common.core.io import write_text
+from common.tasks.plugins import method_folders
 from common.untrusted.files import excerpt, read_limited
 from common.untrusted.formats import csv_rows, decode_text, load_json
 

@@ -14,7 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT)]
 
-from common.local import run_tasks  # noqa: E402
+from common.tasks.local import run_tasks  # noqa: E402
 
 # image name (the part after the CI tag) -> expected status; the probes must also have said CONTAINED.
 VISION_DEBUGGING = [

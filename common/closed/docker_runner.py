@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import DataPerfError
-from ..untrusted.files import excerpt
-from .limits import Limits
-from .views import OUTPUT, VIEW
+from common.closed.limits import Limits
+from common.closed.views import OUTPUT, VIEW
+from common.core.errors import DataPerfError
+from common.untrusted.files import excerpt
 
 ALGORITHM_LABEL = "org.dataperf.algorithm"     # the image label naming the participant's class
 ROUND_LABEL = "org.dataperf.closed.round"       # on every container and volume a round creates

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..parameters import Integer, Number, Section
+from common.parameters.schema import Integer, Number, Section
 
 DEFAULTS = {
     "seed": 0,                  # the algorithm's seed: `seed` in the parameters file its container reads

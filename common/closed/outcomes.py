@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..untrusted.container_output import Extracted, last_line
-from .limits import Limits
+from common.closed.limits import Limits
+from common.untrusted.container_output import Extracted, last_line
 
 STATUSES = ("scored", "timeout", "out_of_memory", "output_too_large", "failed", "invalid_output", "no_output",
             "image_error", "scoring_error", "runner_error")

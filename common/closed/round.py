@@ -25,16 +25,16 @@ from pathlib import Path
 
 import click
 
-from ..cubes import cube_dir, cube_module
-from ..errors import DataPerfError, ValidationError
-from ..io import _plain, read_yaml, write_json
-from ..untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
-from ..untrusted.files import excerpt
-from .docker_runner import ALGORITHM_LABEL, USER, DockerRunner, ImageProblem, RunnerError
-from .limits import Limits, parse_limits
-from .outcomes import Outcome, container_outcome
-from .seeds import round_data
-from .views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
+from common.closed.docker_runner import ALGORITHM_LABEL, USER, DockerRunner, ImageProblem, RunnerError
+from common.closed.limits import Limits, parse_limits
+from common.closed.outcomes import Outcome, container_outcome
+from common.closed.seeds import round_data
+from common.closed.views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
+from common.core.errors import DataPerfError, ValidationError
+from common.core.io import _plain, read_yaml, write_json
+from common.cubes.registry import cube_dir, cube_module
+from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
+from common.untrusted.files import excerpt
 
 CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -175,7 +175,7 @@ def _new_folder(workspace: Path, name: str | None) -> Path:
 
 def prepare_round(cube: str, workspace: Path):
     """The round's parameters, limits, kind of data and view; the data is generated first when it is missing."""
-    from ..local import prepare_workspace, run_tasks
+    from common.tasks.local import prepare_workspace, run_tasks
 
     workspace = prepare_workspace(cube, workspace)
     params = load_round_parameters(cube, workspace)

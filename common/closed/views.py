@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from ..cubes import cube_dir, cube_module
-from ..errors import DataPerfError
-from ..io import read_yaml, write_yaml
+from common.core.errors import DataPerfError
+from common.core.io import read_yaml, write_yaml
+from common.cubes.registry import cube_dir, cube_module
 
 VIEW = "/dataperf/view"               # where the view is mounted, read-only
 OUTPUT = "/dataperf/output"           # the container's output folder (a limited tmpfs volume)

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DataPerfError, ValidationError
-from .files import excerpt
+from common.core.errors import DataPerfError, ValidationError
+from common.untrusted.files import excerpt
 
 CHUNK = 1 << 20               # bytes per read and write; also the largest tar extension header (long names)
 MAX_NAME_CHARS = 4096

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
-from ..errors import ValidationError
-from .files import excerpt
+from common.core.errors import ValidationError
+from common.untrusted.files import excerpt
 
 SOURCE = "container output"
 NAME_PART = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")

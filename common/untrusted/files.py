@@ -7,7 +7,7 @@ import reprlib
 import stat
 from pathlib import Path
 
-from ..errors import ValidationError
+from common.core.errors import ValidationError
 
 EXCERPT_CHARS = 40
 _HUGE_INT_BITS = 1000      # about 300 digits: repr() of far larger ints raises (sys.int_max_str_digits)

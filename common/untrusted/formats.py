@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ValidationError
-from .files import excerpt
+from common.core.errors import ValidationError
+from common.untrusted.files import excerpt
 
 MAX_JSON_DEPTH = 32        # submissions nest 3 levels; anything deeper is refused before it is walked
 MAX_INT_DIGITS = 100       # a count or a label needs a handful; Python refuses to convert more than 4,300

@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
-from ..errors import ValidationError
-from .files import excerpt, read_limited
+from common.core.errors import ValidationError
+from common.untrusted.files import excerpt, read_limited
 
 PARAMETERS_LIMIT = 64 * 1024
 MAX_DEPTH = 32

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ValidationError, display_path
-from .files import read_limited
+from common.core.errors import ValidationError, display_path
+from common.untrusted.files import read_limited
 
 TIMING_FILE = "timing.yaml"
 TIMING_LIMIT = 16 * 1024

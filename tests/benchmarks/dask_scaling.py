@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import compute  # noqa: E402
-from common.dask_cluster import Aligned, connect  # noqa: E402
-from common.parallel import _single_thread, parallel_map  # noqa: E402
+from common.compute import backend as compute  # noqa: E402
+from common.compute.dask_cluster import Aligned, connect  # noqa: E402
+from common.compute.parallel import _single_thread, parallel_map  # noqa: E402
 from support import compute_jobs  # noqa: E402
 from support.dask_cluster import start_cluster  # noqa: E402
 

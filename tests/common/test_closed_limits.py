@@ -6,9 +6,9 @@ import yaml
 
 from common.closed.limits import DEFAULTS, Limits, parse_limits
 from common.closed.seeds import MIN_ROUND_SEED, generator_seed, new_round_seed, round_data
-from common.cubes import CUBES
-from common.errors import ValidationError
-from common.local import run_tasks
+from common.core.errors import ValidationError
+from common.cubes.registry import CUBES
+from common.tasks.local import run_tasks
 
 import importlib
 

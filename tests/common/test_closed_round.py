@@ -15,8 +15,8 @@ from common.closed.limits import parse_limits
 from common.closed.outcomes import container_outcome
 from common.closed.round import run_round
 from common.closed.views import PARAMETERS, load_round_parameters, permitted_names, view_for
-from common.errors import DataPerfError, ValidationError
-from common.local import run_tasks
+from common.core.errors import DataPerfError, ValidationError
+from common.tasks.local import run_tasks
 from common.untrusted.container_output import Extracted
 from support.closed import TEMPLATE_CLASSES, FakeRunner, honest, round_workspace, run_command, use_templates
 

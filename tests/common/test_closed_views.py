@@ -10,7 +10,7 @@ import yaml
 
 from common.closed.limits import parse_limits
 from common.closed.views import PARAMETERS, assemble, load_round_parameters, permitted_names, view_for
-from common.errors import DataPerfError
+from common.core.errors import DataPerfError
 from support.closed import round_workspace
 
 SECRET = 2**127 + 0x5EC2E7

@@ -6,11 +6,11 @@ import hashlib
 import numpy as np
 import pytest
 
-from common import io as dio
-from common.download import fetch
-from common.errors import DataPerfError, ValidationError
-from common.metrics import summarize
-from common.runrecord import run_record
+from common.core import io as dio
+from common.core.errors import DataPerfError, ValidationError
+from common.data.download import fetch
+from common.results.metrics import summarize
+from common.results.runrecord import run_record
 
 def test_atomic_write_keeps_the_previous_version(tmp_path):
     path = tmp_path / "r.json"
@@ -93,7 +93,7 @@ def test_fetch_checks_the_hash(http_folder, tmp_path, capsys):
 
 
 def test_random_ids_are_distinct_hex_and_seeded():
-    from common.synth import random_ids
+    from common.data.synth import random_ids
     a = random_ids(np.random.default_rng(0), 500)
     assert len(set(a)) == 500 and all(len(i) == 16 and int(i, 16) >= 0 for i in a)
     assert a == random_ids(np.random.default_rng(0), 500)
@@ -104,7 +104,7 @@ def _scaled_square(shared, x):
 
 
 def test_parallel_map_keeps_order_matches_serial_and_passes_the_shared_inputs():
-    from common.parallel import parallel_map, resolve_workers
+    from common.compute.parallel import parallel_map, resolve_workers
     items = list(range(7))
     shared = {"factor": 3}
     assert parallel_map(_scaled_square, items, workers=2, shared=shared) == \
@@ -121,7 +121,7 @@ def test_workers_pin_torch_to_one_thread_even_when_imported_late():
     # run in a fresh interpreter: this test process may already have imported torch
     import subprocess
     import sys
-    code = ("from common.parallel import parallel_map\n"
+    code = ("from common.compute.parallel import parallel_map\n"
             "import test_common\n"
             "import sys\nassert 'torch' not in sys.modules\n"
             "print(parallel_map(test_common._torch_threads, range(4), 2))")

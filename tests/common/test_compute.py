@@ -1,4 +1,4 @@
-"""common.compute without a cluster: the compute parameters, the hook into every cube's parameters, errors that
+"""common.compute.backend without a cluster: the compute parameters, the hook into every cube's parameters, errors that
 cross processes, the aligned transport of arrays, the worker-side pinning and code identity."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from common import compute
-from common.errors import DataPerfError, ValidationError, ValidationErrors
-from common.parallel import parallel_map
+from common.compute import backend as compute
+from common.compute.parallel import parallel_map
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,7 @@ def test_local_worker_processes_pin_blas_and_torch_to_one_thread():
 
 
 def test_aligned_transport_copies_each_buffer_to_aligned_writable_memory():
-    from common.dask_cluster import Aligned
+    from common.compute.dask_cluster import Aligned
     x = np.arange(40, dtype=np.float64).reshape(5, 8)
     value = {"x": x, "f": np.asfortranarray(x), "odd": x[:, ::3], "n": 7, "ids": ["a", "b"]}
     buffers = []
@@ -104,7 +104,7 @@ def test_aligned_transport_copies_each_buffer_to_aligned_writable_memory():
 
 
 def test_pinning_is_cheap_when_nothing_new_was_imported():
-    from common.dask_cluster import pin_threads
+    from common.compute.dask_cluster import pin_threads
     pin_threads()
     started = time.perf_counter()
     for _ in range(1000):
@@ -113,7 +113,7 @@ def test_pinning_is_cheap_when_nothing_new_was_imported():
 
 
 def test_code_identity_covers_versions_and_the_source_of_the_cube_that_runs():
-    from common.dask_cluster import code_identity
+    from common.compute.dask_cluster import code_identity
     both = code_identity(("common", "vision_debugging"))
     assert both["numpy"] == np.__version__ and both["dask"] and both["distributed"]
     assert both != code_identity(("common",)) and both == code_identity(("common", "vision_debugging"))
@@ -121,13 +121,13 @@ def test_code_identity_covers_versions_and_the_source_of_the_cube_that_runs():
 
 
 def test_jobs_go_in_chunks_of_about_eight_tasks_per_worker():
-    from common.dask_cluster import chunk_size
+    from common.compute.dask_cluster import chunk_size
     assert chunk_size(10, 2) == 1 and chunk_size(160, 2) == 10 and chunk_size(72_000, 512) == 17
     assert chunk_size(5, 0) == 1
 
 
 def test_a_task_refuses_to_run_on_other_code():
-    from common.dask_cluster import Aligned, code_identity, run_chunk
+    from common.compute.dask_cluster import Aligned, code_identity, run_chunk
     from support.compute_jobs import slow_identity
     right = {"packages": ("common",), "identity": code_identity(("common",))}
     assert run_chunk(slow_identity, Aligned([1, 2]), None, right).value == [1, 2]

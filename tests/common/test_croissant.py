@@ -1,4 +1,4 @@
-"""common.croissant: the same file with and without mlcroissant, exact file sets, and what it refuses."""
+"""common.data.croissant: the same file with and without mlcroissant, exact file sets, and what it refuses."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from common import croissant
-from common.io import sha256_file
+from common.core.io import sha256_file
+from common.data import croissant
 
 from support.croissant import QUIET, check_written, records, validate
 

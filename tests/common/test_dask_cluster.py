@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import yaml
 
-from common import compute
-from common.entrypoint import run_guarded
-from common.errors import DataPerfError, ValidationError
-from common.parallel import parallel_map
-from common.results import current
+from common.compute import backend as compute
+from common.compute.parallel import parallel_map
+from common.core.errors import DataPerfError, ValidationError
+from common.results.publish import current
+from common.tasks.entrypoint import run_guarded
 
 from support import compute_jobs
 from support.dask_cluster import LOOPBACK, start_cluster
@@ -104,7 +104,7 @@ def test_a_scheduler_without_workers_is_an_error_not_a_wait():
 def test_a_local_cluster_runs_on_loopback_and_gives_the_same_results(capsys):
     import os
     import psutil
-    from common.dask_cluster import connect
+    from common.compute.dask_cluster import connect
     x = np.random.default_rng(1).random((200, 32))
     local = parallel_map(compute_jobs.matrix_product_row, range(12), 2, shared={"x": x})
     settings = compute.activate({"scheduler": "local-cluster"})

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from common.cli import DEMO_OVERRIDES
-from common.local import split_overrides
-from common.cubes import TASK_ORDER
+from common.cubes.registry import TASK_ORDER
+from common.tasks.local import split_overrides
 
 
 def test_demo_runs_vision_debugging_score_only_through_a_checked_override():

@@ -11,9 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.errors import DataPerfError, ValidationError
-from common.parameters import (MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text,
-                               Workers, command_line_overrides)
+from common.core.errors import DataPerfError, ValidationError
+from common.parameters.schema import MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text, Workers, command_line_overrides
 from common.untrusted.parameters_file import MAX_DEPTH, PARAMETERS_LIMIT, read_parameters_file
 
 CUBES = ["vision_debugging", "speech_selection", "vision_selection", "data_acquisition"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 import re
 
-from common.parallel import parallel_map
-from common.progress import Progress, duration, tracked
+from common.compute.parallel import parallel_map
+from common.core.progress import Progress, duration, tracked
 
 LINE = re.compile(r"^(?P<label>[\w ()-]+): (?P<done>\d+)/(?P<total>\d+) \(\d+%\), (?P<elapsed>.+) elapsed"
                   r"(, about (?P<left>.+) left)?$")

@@ -12,8 +12,8 @@ from importlib import metadata
 
 import pytest
 
-from common.cubes import CUBES
-from common.report import collect, combined_table, render, write_report
+from common.cubes.registry import CUBES
+from common.results.report import collect, combined_table, render, write_report
 
 from support.report import REFUSED_METHOD, TIED_METHOD
 

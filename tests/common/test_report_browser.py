@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from common.cubes import CUBES
-from common.report import collect, render
+from common.cubes.registry import CUBES
+from common.results.report import collect, render
 
 BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(name)), None)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from common import io as dio
-from common import results
-from common.errors import DataPerfError
-from common.results import current, publish, publish_files, require_settled, runs
+from common.core import io as dio
+from common.core.errors import DataPerfError
+from common.results import publish as results
+from common.results.publish import current, publish, publish_files, require_settled, runs
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ["staged", "stored", "linked", "switched"]
@@ -111,7 +111,7 @@ def test_a_crash_between_steps_never_shows_a_mixed_set(tmp_path, monkeypatch, st
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from common import results
+    from common.results import publish as results
     folder, step = Path(sys.argv[1]), sys.argv[2]
 
     def checkpoint(at):
@@ -301,7 +301,8 @@ def test_plain_files_journal_rolled_forward_after_a_kill(tmp_path):
     script = textwrap.dedent("""
         import os, signal, sys
         from pathlib import Path
-        from common import io, results
+        from common.core import io
+        from common.results import publish as results
         moved = []
         def checkpoint(at):
             if at == "moved":
@@ -357,7 +358,7 @@ def test_a_killed_atomic_write_leaves_a_temporary_that_the_next_write_removes(tm
     target = tmp_path / "data.parquet"
     script = textwrap.dedent("""
         import os, sys, time
-        from common import io
+        from common.core import io
         os.fsync = lambda fd: (print("written", flush=True), time.sleep(60))
         io.write_bytes_atomic(sys.argv[1], b"x" * 1000, keep_previous=False)
     """)

@@ -1,7 +1,7 @@
 """The run record names the container image it ran in (from the variables the Dockerfile and mlcube.yaml set)."""
 from __future__ import annotations
 
-from common.runrecord import container, run_record
+from common.results.runrecord import container, run_record
 
 ID = "sha256:" + "0123456789abcdef" * 4
 

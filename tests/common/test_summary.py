@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from common import summary as S
-from common.errors import DataPerfError, ValidationError, ValidationErrors
-from common.metrics import summarize
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
+from common.results import leaderboard as S
+from common.results.metrics import summarize
 
 F1 = S.Score("f1", "F1", "higher")
 FIXES = S.Score("fraction_fixes", "fraction of fixes", "lower")

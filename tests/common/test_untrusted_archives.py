@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.cubes import CUBES, cube_module
-from common.errors import DataPerfError, ValidationError
-from common.local import task_arguments
+from common.core.errors import DataPerfError, ValidationError
+from common.cubes.registry import CUBES, cube_module
+from common.tasks.local import task_arguments
 from common.untrusted import archives
 from common.untrusted.archives import Limits, extract_archive, find_folder_with
 

@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
-from common.errors import ValidationError
-from common.untrusted.container_output import (OutputLimits, OutputTooLarge, extract_output, last_line, log_tail)
+from common.core.errors import ValidationError
+from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, last_line, log_tail
 
 LIMITS = OutputLimits(bytes=10_000, entries=20)
 

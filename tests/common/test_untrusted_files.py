@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from common.errors import ValidationError, ValidationErrors
-from common.plugins import method_folders
+from common.core.errors import ValidationError, ValidationErrors
+from common.tasks.plugins import method_folders
 from common.untrusted.files import excerpt, folder_entries, read_limited
 
 

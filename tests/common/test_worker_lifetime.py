@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PARENT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from common.parallel import parallel_map
+    from common.compute.parallel import parallel_map
 
     def work(folder, job):
         (Path(folder) / f"{os.getpid()}.pid").write_text("")

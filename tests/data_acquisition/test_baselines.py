@@ -11,8 +11,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from common.errors import DataPerfError
-from common.parameters import Parameters
+from common.core.errors import DataPerfError
+from common.parameters.schema import Parameters
 from data_acquisition import baselines as B
 from data_acquisition import config
 from data_acquisition.algorithm import Market, load_market

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 from data_acquisition.algorithm import load_market
 from data_acquisition.data import (affordable_rows, column_histograms, cost_of, market_files, read_budget, read_matrix_csv, read_prices,
                                    summarize_seller)

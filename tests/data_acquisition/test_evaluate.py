@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from common.errors import ValidationError, ValidationErrors
+from common.core.errors import ValidationError, ValidationErrors
 from data_acquisition.data import market_files, read_matrix_csv
 from data_acquisition.evaluate import evaluate
 from data_acquisition.model import dataperf_score

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import DataPerfError
+from common.core.errors import DataPerfError
 from data_acquisition import TASKS
 from data_acquisition.data import market_files
 from data_acquisition.submission import SIZE_LIMIT_BYTES, check_counts, parse_counts

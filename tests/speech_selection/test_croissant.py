@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 from speech_selection import config
 from speech_selection.data import EmbeddingStore, generate_language, language_files, read_id_lists, write_language
 from speech_selection.download import croissant_dataset, download, write_id_table

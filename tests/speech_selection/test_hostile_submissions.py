@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import DataPerfError, ValidationError, ValidationErrors
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 from speech_selection import TASKS
 from speech_selection.data import language_files, read_id_lists
 from speech_selection.evaluate import Language

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 import yaml
 
-from common.errors import DataPerfError, ValidationError, ValidationErrors
-from common.parameters import Parameters
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
+from common.parameters.schema import Parameters
 from speech_selection import baselines as B
 from speech_selection import config
 from speech_selection.data import generate_language, language_files, read_id_lists, write_language

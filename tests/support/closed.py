@@ -14,8 +14,8 @@ import yaml
 
 from common.closed.docker_runner import Finished, Handle, ImageInfo, ImageProblem
 from common.closed.views import OUTPUT, VIEW
-from common.cubes import CUBES, cube_dir, cube_module
-from common.local import run_tasks
+from common.cubes.registry import CUBES, cube_dir, cube_module
+from common.tasks.local import run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_CLASSES = {"vision_debugging": "my_appraiser:NeighbourDisagreement",

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 
 
 def matrix_product_row(shared: dict, row: int) -> tuple[int, float, bool, bool]:

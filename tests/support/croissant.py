@@ -10,7 +10,7 @@ from pathlib import Path
 import mlcroissant as mlc
 import pytest
 
-from common import croissant
+from common.data import croissant
 
 # mlcroissant 1.1.1 calls APIs its dependencies deprecate (rdflib, pandas 3): not ours to fix.
 QUIET = [pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated"),

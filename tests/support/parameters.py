@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 
 
 def load(config, tmp_path, text: str):

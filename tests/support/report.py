@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.errors import DataPerfError
-from common.local import run_tasks
+from common.core.errors import DataPerfError
+from common.tasks.local import run_tasks
 
 TINY = {
     "vision_debugging": {"data": {"tasks": ["01g317-flipped", "04rky"], "scale": 0.1},

@@ -11,8 +11,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from common.errors import DataPerfError
-from common.parameters import Parameters
+from common.core.errors import DataPerfError
+from common.parameters.schema import Parameters
 from vision_debugging import baselines as B
 from vision_debugging.config import SCHEMA
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 from vision_debugging import config
 
 from support import parameters

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from common.results import runs
+from common.results.publish import runs
 from vision_debugging import config
 from vision_debugging.data import load_task, task_files
 from vision_debugging.evaluate import evaluate

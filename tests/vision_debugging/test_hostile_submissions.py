@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import DataPerfError
+from common.core.errors import DataPerfError
 from vision_debugging import TASKS
 from vision_debugging.submission import parse_submission, ranking_limit, read_time
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from common.errors import DataPerfError, ValidationError, ValidationErrors
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 from vision_debugging.evaluate import evaluate
 from vision_debugging.submission import find_submissions, parse_submission, read_time
 

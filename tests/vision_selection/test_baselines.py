@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import DataPerfError
-from common.parameters import Parameters
+from common.core.errors import DataPerfError
+from common.parameters.schema import Parameters
 from vision_selection import baselines as B
 from vision_selection import config
 from vision_selection.algorithm import Concept, Pool

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from common.errors import ValidationError
+from common.core.errors import ValidationError
 from vision_selection import config
 from vision_selection.baselines import BUILTIN
 from vision_selection.data import generate, layout, mid_of, read_examples, read_machine_labels, read_pool

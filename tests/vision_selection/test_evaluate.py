@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from common.errors import DataPerfError, ValidationError, ValidationErrors
+from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 from vision_selection.data import layout, read_examples, read_pool_ids
 from vision_selection.evaluate import evaluate
 from vision_selection.model import binary_f1, scores

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.errors import DataPerfError
+from common.core.errors import DataPerfError
 from vision_selection import TASKS
 from vision_selection.data import layout, read_examples, read_pool_ids
 from vision_selection.submission import PoolIndex, read_entries, size_limit, validate

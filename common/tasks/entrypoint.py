@@ -18,9 +18,9 @@ from typing import Callable
 
 import click
 
-from .errors import DataPerfError, ValidationError
-from .parameters import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
-from .untrusted.files import excerpt
+from common.core.errors import DataPerfError, ValidationError
+from common.parameters.schema import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
+from common.untrusted.files import excerpt
 
 
 def run_guarded(function: Callable, **kwargs):
@@ -53,8 +53,8 @@ def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
 
 
 def _run_task(cube: str, task: str, task_function: Callable, paths: dict[str, Path], extra: list[str]):
-    from .local import task_paths   # reads mlcube.yaml; imported here, as the cube packages import this module
-    from .results import check_output_folder
+    from common.tasks.local import task_paths   # reads mlcube.yaml; imported here, as the cube packages import this module
+    from common.results.publish import check_output_folder
     overrides = parameter_options(cube, list(paths), extra)
     for name, (direction, kind, _) in task_paths(cube, task).items():
         if direction == "outputs" and name in paths:

@@ -10,9 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
-from .errors import DataPerfError, display_path  # noqa: E402
-from .io import read_json, write_bytes_atomic  # noqa: E402
-from .summary import read as read_summary  # noqa: E402
+from common.core.errors import DataPerfError, display_path  # noqa: E402
+from common.core.io import read_json, write_bytes_atomic  # noqa: E402
+from common.results.leaderboard import read as read_summary  # noqa: E402
 
 # Fonts stay at 9 pt or more: the figures are read at their default size (100 dpi), in the report too.
 STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11, "legend.fontsize": 10,

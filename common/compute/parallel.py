@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable
 
 from threadpoolctl import threadpool_limits
 
-from . import compute
-from .progress import Progress, tracked
+from common.compute import backend as compute
+from common.core.progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pooch
 
-from .errors import DataPerfError, display_path
-from .io import sha256_file
-from .untrusted.archives import extract_archive, find_folder_with
+from common.core.errors import DataPerfError, display_path
+from common.core.io import sha256_file
+from common.untrusted.archives import extract_archive, find_folder_with
 
 __all__ = ["ANY_HASH", "OFFICIAL_SOURCES", "extract_archive", "fetch", "find_folder_with"]
 

@@ -31,10 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from . import compute
-from .errors import ValidationError
-from .untrusted.files import excerpt
-from .untrusted.parameters_file import parse_yaml, read_parameters_file
+from common.compute import backend as compute
+from common.core.errors import ValidationError
+from common.untrusted.files import excerpt
+from common.untrusted.parameters_file import parse_yaml, read_parameters_file
 
 COMMAND_LINE = "command line"
 MAX_WORKERS = 256

@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import DataPerfError
-from .io import json_text
+from common.core.errors import DataPerfError
+from common.core.io import json_text
 
 RUNS = "runs"
 LATEST = "latest"

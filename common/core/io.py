@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .errors import DataPerfError, ValidationError, display_path
+from common.core.errors import DataPerfError, ValidationError, display_path
 
 ARCHIVE_DIR = "previous"
 

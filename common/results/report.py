@@ -15,10 +15,10 @@ from pathlib import Path
 import jinja2
 import yaml
 
-from .cubes import CUBES, cube_dir
-from .errors import DataPerfError
-from .io import read_json, read_yaml, write_text
-from .summary import SCHEMA, format_seconds, group_count
+from common.core.errors import DataPerfError
+from common.core.io import read_json, read_yaml, write_text
+from common.cubes.registry import CUBES, cube_dir
+from common.results.leaderboard import SCHEMA, format_seconds, group_count
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "dataperf_report.html"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .errors import DataPerfError
+from common.core.errors import DataPerfError
 
 CUBES = ("vision_debugging", "speech_selection", "vision_selection", "data_acquisition")
 TASK_ORDER = ("download", "create_baselines", "evaluate", "plot")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import ValidationError
-from .untrusted.files import excerpt
+from common.core.errors import ValidationError
+from common.untrusted.files import excerpt
 
 PROCESSES = "processes"
 LOCAL_CLUSTER = "local-cluster"
@@ -83,5 +83,5 @@ def dask_map(function: Callable[[Any, Any], Any], jobs: list, shared: Any, worke
              settings: Compute | None = None) -> Iterator[Any]:
     """function(shared, job) for every job on the Dask scheduler of `settings` (default: the active one),
     yielded in job order.  `workers`: the size of a LocalCluster; a running scheduler uses the workers it has."""
-    from .dask_cluster import run_jobs   # dask is imported only when it is used
+    from common.compute.dask_cluster import run_jobs   # dask is imported only when it is used
     return run_jobs(function, jobs, shared, workers, settings or active())

@@ -6,8 +6,8 @@ import re
 from abc import ABC
 from pathlib import Path
 
-from .errors import DataPerfError, ValidationError
-from .untrusted.files import excerpt, folder_entries
+from common.core.errors import DataPerfError, ValidationError
+from common.untrusted.files import excerpt, folder_entries
 
 METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ARCHIVE_FOLDER = "previous"    # where common.io keeps earlier results: never a method

@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 
-from .cubes import cube_dir, cube_module
-from .errors import DataPerfError, ValidationError
-from .io import read_yaml
-from .parameters import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
-from .results import check_output_folder
+from common.core.errors import DataPerfError, ValidationError
+from common.core.io import read_yaml
+from common.cubes.registry import cube_dir, cube_module
+from common.parameters.schema import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
+from common.results.publish import check_output_folder
 
 
 def task_paths(cube: str, task: str) -> dict[str, tuple[str, str, str]]:

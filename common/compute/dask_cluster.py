@@ -32,8 +32,8 @@ from distributed.client import FutureCancelledError
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.scheduler import KilledWorker
 
-from .compute import LOCAL_CLUSTER, Compute
-from .errors import DataPerfError
+from common.compute.backend import LOCAL_CLUSTER, Compute
+from common.core.errors import DataPerfError
 
 # The packages whose versions must be equal on the workers (scores depend on them), and the suite's own
 # packages, compared by a digest of their source.

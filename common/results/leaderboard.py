@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from . import metrics
-from .errors import DataPerfError, ValidationErrors
-from .io import read_json
+from common.core.errors import DataPerfError, ValidationErrors
+from common.core.io import read_json
+from common.results import metrics
 
 SCHEMA = "dataperf-summary/1"
 DIRECTIONS = ("lower", "higher")

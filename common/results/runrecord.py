@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
-from .io import sha256_file
+from common.core.io import sha256_file
 
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 PACKAGES = ("dataperf", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "torch", "cleanlab", "matplotlib")
