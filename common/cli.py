@@ -1,12 +1,14 @@
 """`dataperf`: run cubes locally, or one task with explicit paths.
 
-    dataperf demo                                   every task of every cube on the embedded data, then the report
-    dataperf report                                 one HTML page from whatever cubes have results
-    dataperf run vision_debugging --task=evaluate   tasks of one cube in its workspace
-    dataperf run vision_debugging data.scale=0.5 submission_folder=/my/files   overrides: parameters or paths
-    dataperf vision_debugging evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
-    dataperf closed vision_debugging --image IMG --workspace WS   closed division: run and score participant images
-    dataperf closed-seed                            a secret round seed (data.seed) for a closed round
+    dataperf demo                                  every task of every cube on the embedded data, then the report
+    dataperf report                                one HTML page from whatever cubes have results
+    dataperf run CUBE --task=evaluate              tasks of one cube in its workspace
+    dataperf run CUBE data.scale=0.5 submission_folder=/my/files   overrides: parameters or paths
+    dataperf CUBE evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
+    dataperf closed CUBE --image IMG --workspace WS   closed division: run and score participant images
+    dataperf closed-seed                           a secret round seed (data.seed) for a closed round
+
+CUBE is a registered cube (common.cubes.registry); `dataperf --help` lists them.
 """
 from __future__ import annotations
 
@@ -15,28 +17,24 @@ from pathlib import Path
 import click
 
 from common.core.errors import ValidationError
-from common.cubes.registry import CUBES, TASK_ORDER, cube_module
+from common.cubes import registry
+from common.cubes.contract import TASK_ORDER
 from common.parameters.schema import COMMAND_LINE
 from common.results.report import combined_table, write_report
 from common.tasks.entrypoint import run_guarded
-from common.tasks.local import run_tasks
+from common.tasks.local import report_places, run_tasks
 from common.untrusted.files import excerpt
-
-# What the demo changes in a cube's parameters (command-line overrides, the workspace's file is left as it is), so
-# that it shows every task at the default data sizes in minutes: vision_debugging stops each curve at its target
-# (the same scores; `dataperf run` draws full curves).
-DEMO_OVERRIDES = {"vision_debugging": {"evaluate.score_only": "true"}}
-
 
 class DataPerfGroup(click.Group):
     """Cube names are sub-commands too, loaded only when used."""
 
     def list_commands(self, ctx):
-        return sorted(super().list_commands(ctx)) + list(CUBES)
+        return sorted(super().list_commands(ctx)) + list(registry.names())
 
     def get_command(self, ctx, name):
-        if name in CUBES:
-            return cube_module(name).cli
+        if name in registry.names():
+            from common.tasks.entrypoint import cube_cli
+            return cube_cli(name)
         return super().get_command(ctx, name)
 
 
@@ -63,7 +61,7 @@ def _run(cube: str, tasks: list[str], workspace: Path | None, overrides: tuple[s
 
 
 @main.command()
-@click.argument("cube", type=click.Choice(CUBES))
+@click.argument("cube", type=click.Choice(registry.names()))
 @click.option("--task", "tasks", default=",".join(TASK_ORDER), show_default=True,
               help="comma-separated tasks, run in order")
 @click.option("--workspace", type=click.Path(path_type=Path), default=None,
@@ -80,9 +78,10 @@ def run(cube, tasks, workspace, overrides):
               help="put each cube's workspace under this folder instead of the cube's own")
 def demo(workspace_root):
     """Every task of every cube on the embedded data; ends with the suite report and one table of all cubes."""
-    for cube in CUBES:
+    for cube in registry.names():
         workspace = workspace_root / cube if workspace_root else None
-        overrides = DEMO_OVERRIDES.get(cube, {})
+        # The demo's own settings of the cube (command-line overrides; the workspace's file is left as it is).
+        overrides = dict(registry.get(cube).demo)
         if overrides:
             click.echo(f"demo: {cube} with " + ", ".join(f"{k}={v}" for k, v in overrides.items()), err=True)
         done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides=overrides)
@@ -102,14 +101,14 @@ def report(workspace_root, output):
 
 
 def _report(workspace_root, output) -> None:
-    path, reports = run_guarded(write_report, workspace_root=workspace_root, output=output)
+    path, reports = run_guarded(lambda: write_report(report_places(workspace_root), workspace_root, output))
     click.echo("")
     click.echo(combined_table(reports))
     click.echo(f"\nreport: {path.resolve()}")
 
 
 @main.command()
-@click.argument("cube", type=click.Choice(CUBES))
+@click.argument("cube", type=click.Choice(registry.names()))
 @click.option("--image", "images", multiple=True, required=True, metavar="IMAGE",
               help="a participant's image (name, name:tag or sha256:id); repeat for several")
 @click.option("--workspace", type=click.Path(path_type=Path), required=True,

@@ -1,5 +1,5 @@
-"""Container ENTRYPOINT and local entry: python -m data_acquisition TASK --name=value ..."""
-from . import cli
+"""Container ENTRYPOINT and local entry: python -m data_acquisition TASK --name=value ... (as mlcube calls it)."""
+from common.tasks.entrypoint import cube_main
 
 if __name__ == "__main__":
-    cli(prog_name="data_acquisition")
+    cube_main("data_acquisition")

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import DataPerfError
-from common.core.io import write_yaml
-from common.results.publish import FilesPublication, publish_files
+from common.results.publish import FilesPublication
+from common.tasks.baselines import baselines_task, write_timing
 from common.tasks.plugins import check_method_name, listed_methods
 
-from . import config
 from .algorithm import Market, Strategy, load_market, load_strategy_class
 from .data import HIST_BINS, cost_of, label_correlations
 from .submission import write_submission
@@ -268,11 +268,8 @@ def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
 
 
 def create_baselines(parameters_file: Path, market_folder: Path, submission_folder: Path) -> list[Path]:
-    params = config.load(parameters_file)
-    with publish_files(submission_folder) as out:   # checked before any work; the files published together
-        written = _create_baselines(params, parameters_file, market_folder, out)
-    print(f"submissions: {submission_folder}")
-    return [out.final(p) for p in written]
+    return baselines_task("data_acquisition", parameters_file, submission_folder,
+                          lambda params, out: _create_baselines(params, parameters_file, market_folder, out))
 
 
 def _create_baselines(params, parameters_file: Path, market_folder: Path, out: FilesPublication) -> list[Path]:
@@ -280,7 +277,8 @@ def _create_baselines(params, parameters_file: Path, market_folder: Path, out: F
     names = [m.name for m in methods]
     markets = {market: load_market(Path(market_folder), market) for market in params.get("data.markets")}
     jobs = [(market, spec, params) for market in markets for spec in specs]
-    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=markets)
+    outputs = parallel_map(_run, jobs, params.get("baselines.workers"), progress="baselines", shared=markets,
+                           compute=backend.of(params))
     written, timing = [], {}
     for (market, spec, _), (counts, seconds) in zip(jobs, outputs):
         name = names[specs.index(spec)]
@@ -290,5 +288,5 @@ def _create_baselines(params, parameters_file: Path, market_folder: Path, out: F
         print(f"create_baselines: market {market} {name:<20} {sum(counts):>7} rows, {spent:5.1%} of the budget, "
               f"{seconds:6.3f} s")
     for name, seconds in timing.items():
-        write_yaml(out.root / name / "timing.yaml", {"seconds": seconds})
+        write_timing(out, name, seconds)
     return written

@@ -4,9 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.data.download import OFFICIAL_SOURCES
-from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, methods, official_source, source_choice
+from common.compute.backend import COMPUTE
+from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number,
+                                      Optional, Parameters, Schema, methods, official_source, source_choice)
 
+from . import SOURCES
 from .data import MARKETS
 
 SCHEMA = Schema({
@@ -18,7 +20,7 @@ SCHEMA = Schema({
         "scale": Number(0.01, minimum=0.0001, maximum=1.0),   # embedded only: 1 = the official sizes
         "features": Integer(768, minimum=1, maximum=4096),   # embedded only: embedding dimension (DistilBERT: 768)
         "official": {
-            "marketinfo": official_source(OFFICIAL_SOURCES["data_acquisition"]),
+            "marketinfo": official_source(SOURCES["marketinfo"].as_dict()),
             "features": official_source({"url": "", "sha256": ""}),   # the sellers' data: organisers only
         },
     },
@@ -32,7 +34,7 @@ SCHEMA = Schema({
         "workers": WORKERS,
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
-    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

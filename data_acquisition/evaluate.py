@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError, display_path, raise_all
 from common.results import metrics
-from common.results import leaderboard
-from common.results.publish import Publication, publish, require_settled
 from common.results.runrecord import run_record
-from common.untrusted.timing import read_seconds, total_seconds
+from common.tasks import evaluation
+from common.tasks.evaluation import evaluate_task
 
 from . import config
 from .algorithm import read_terms
@@ -35,9 +35,6 @@ from .model import accuracy, dataperf_score
 from .submission import check_counts, find_submissions, parse_counts
 
 COMPAT_SEED = 1111
-SCORE = leaderboard.Score("accuracy", "accuracy on the buyer's data of the model trained on the purchase", "higher")
-TITLE = "Data acquisition: what to buy in a data market"
-EXTRAS = (("dataperf_score", "DataPerf score"), ("spent_fraction", "spent / budget"), ("warnings", "warnings"))
 
 
 @dataclass
@@ -148,60 +145,86 @@ def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
 
 def evaluate(parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
              results_folder: Path) -> dict:
-    params = config.load(parameters_file)
-    require_settled(submission_folder)
-    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
-        summary, refusals = _evaluate(params, parameters_file, market_folder, seller_folder, submission_folder, out)
-    refusals.raise_if_any()   # after what could be scored was published
-    return summary
+    return evaluate_task("data_acquisition", parameters_file, submission_folder, results_folder,
+                         market_folder=market_folder, seller_folder=seller_folder)
 
 
-def _evaluate(params, parameters_file: Path, market_folder: Path, seller_folder: Path, submission_folder: Path,
-              out: Publication) -> dict:
-    compat = params.get("evaluate.compat")
-    trials = config.trials(params)
-    markets = params.get("data.markets")
-    submissions = find_submissions(Path(submission_folder), markets, compat)
-    needed = sorted({s.market for s in submissions})
-    terms = {m: read_market_terms(Path(market_folder), m) for m in needed}
+class Evaluation(evaluation.Evaluation):
+    """Each market's terms and buyer data are read once; the sellers' rows as the draws need them."""
+    group_by = "market"
+    extras = (("dataperf_score", "DataPerf score"), ("spent_fraction", "spent / budget"), ("warnings", "warnings"))
 
-    def check(sub) -> Purchase:
-        t = terms[sub.market]
-        counts = parse_counts(sub.path, compat, root=Path(submission_folder))
-        cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, compat)
+    def __init__(self, cube: str, params, paths: dict[str, Path]):
+        super().__init__(cube, params, paths)
+        self.terms: dict[int, Terms] = {}
+        self.buyers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def groups(self) -> list[str]:
+        return [str(m) for m in self.params.get("data.markets")]
+
+    def find(self, folder: Path) -> list:
+        return find_submissions(folder, self.params.get("data.markets"), self.compat)
+
+    def prepare(self, submissions: list) -> None:
+        for market in sorted({s.market for s in submissions} - set(self.terms)):
+            self.terms[market] = read_market_terms(self.paths["market_folder"], market)
+
+    def check(self, sub, folder: Path) -> Purchase:
+        t = self.terms[sub.market]
+        counts = parse_counts(sub.path, self.compat, root=folder)
+        cost = check_counts(sub.path, counts, t.sizes, t.max_prices, t.budget, self.compat)
         return Purchase(sub.method, sub.market, sub.path, counts, cost)
 
-    refusals = leaderboard.Refusals(submission_folder)
-    purchases = [p for _, p in refusals.screen(submissions, check, lambda s: s.method)]
-    submissions = [s for s in submissions if s.method not in refusals.methods]
-
-    buyers = {m: read_matrix_csv(market_files(Path(market_folder), None, m).buyer, "buyer data") for m in needed}
-    plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
-    seller_rows = load_rows(Path(seller_folder), terms, plan, purchases, buyers)
-    jobs: list[tuple[int, list[tuple[int, np.ndarray]]]] = []
-    job_of: dict[tuple, int] = {}
-    assignment = []
-    for purchase, per_trial in zip(purchases, plan):
-        row = []
-        for trial_draw in per_trial:
-            parts = [(s, rows) for s, rows in enumerate(trial_draw) if len(rows)]
-            key = _job_key(purchase.market, parts)
-            if key not in job_of:
-                job_of[key] = len(jobs)
-                jobs.append((purchase.market, parts))
-            row.append(job_of[key])
-        assignment.append(row)
-    started = time.perf_counter()
-    outcomes = parallel_map(_fit, jobs, params.get("evaluate.workers"), progress="fitting",
-                            shared={"buyers": buyers, "rows": seller_rows, "compat": compat})
-    elapsed = time.perf_counter() - started
-    print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
-
-    rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
-            for p, jobs in zip(purchases, assignment)]
-    summary = write_results(out, Path(parameters_file), params, rows, submissions, terms, compat, trials,
-                            refusals, Path(submission_folder), fits=len(jobs), seconds=elapsed)
-    return summary, refusals
+    def score(self, accepted: list) -> evaluation.Scored:
+        compat, params = self.compat, self.params
+        trials, markets = config.trials(params), params.get("data.markets")
+        submissions, purchases = [s for s, _ in accepted], [p for _, p in accepted]
+        needed = sorted({s.market for s in submissions})
+        for market in needed:
+            if market not in self.buyers:
+                files = market_files(self.paths["market_folder"], None, market)
+                self.buyers[market] = read_matrix_csv(files.buyer, "buyer data")
+        buyers, terms = {m: self.buyers[m] for m in needed}, self.terms
+        plan = draws(purchases, terms, trials, params.get("seed"), compat, markets)
+        seller_rows = load_rows(self.paths["seller_folder"], terms, plan, purchases, buyers)
+        jobs: list[tuple[int, list[tuple[int, np.ndarray]]]] = []
+        job_of: dict[tuple, int] = {}
+        assignment = []
+        for purchase, per_trial in zip(purchases, plan):
+            row = []
+            for trial_draw in per_trial:
+                parts = [(s, rows) for s, rows in enumerate(trial_draw) if len(rows)]
+                key = _job_key(purchase.market, parts)
+                if key not in job_of:
+                    job_of[key] = len(jobs)
+                    jobs.append((purchase.market, parts))
+                row.append(job_of[key])
+            assignment.append(row)
+        started = time.perf_counter()
+        outcomes = parallel_map(_fit, jobs, params.get("evaluate.workers"), progress="fitting",
+                                shared={"buyers": buyers, "rows": seller_rows, "compat": compat},
+                                compute=backend.of(params))
+        elapsed = time.perf_counter() - started
+        print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
+        rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
+                for p, jobs in zip(purchases, assignment)]
+        files = {}
+        for market in sorted({r["market"] for r in rows}):
+            part = [r for r in rows if r["market"] == market]
+            inputs = [s.path for s in submissions if s.market == market] + terms[market].inputs
+            files[f"{market}_evaluation.json"] = {
+                "market": market, "budget": float(terms[market].budget), "trials": trials, "mode": self.mode,
+                "methods": {r["method"]: r for r in part},
+                "run": run_record("evaluate", params.values, inputs, relative_to=self.root)}
+        methods = sorted({r["method"] for r in rows})
+        groups = {m: {str(r["market"]): r["accuracy"] for r in rows if r["method"] == m} for m in methods}
+        extras = {}
+        for method in methods:
+            part = [r for r in rows if r["method"] == method]
+            extras[method] = {"dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
+                              "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
+                              "warnings": sum(len(r["warnings"]) for r in part)}
+        return evaluation.Scored(rows, groups, extras, files, run={"fits": len(jobs), "seconds": elapsed})
 
 
 def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]],
@@ -221,35 +244,3 @@ def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str
     for w in warnings:
         print(f"warning: {display_path(purchase.path)}: {w} (in {sum(1 for _, x in outcomes if x == w)} of {len(outcomes)} trials)")
     return row
-
-
-def write_results(out: Publication, parameters_file: Path, params, rows: list[dict], submissions, terms: dict,
-                  compat: bool, trials: int, refusals: leaderboard.Refusals, submission_folder: Path,
-                  **extra) -> dict:
-    root = parameters_file.resolve().parent
-    for market in sorted({r["market"] for r in rows}):
-        part = [r for r in rows if r["market"] == market]
-        inputs = [s.path for s in submissions if s.market == market] + terms[market].inputs
-        out.write_json(f"{market}_evaluation.json", {
-            "market": market, "budget": float(terms[market].budget), "trials": trials,
-            "mode": "compat" if compat else "strict", "methods": {r["method"]: r for r in part},
-            "run": run_record("evaluate", params.values, inputs, relative_to=root)})
-    markets = [str(m) for m in params.get("data.markets")]
-    results = []
-    for method in sorted({r["method"] for r in rows}):
-        part = [r for r in rows if r["method"] == method]
-        folder_of = next(s.path.parent for s in submissions if s.method == method)
-        results.append(leaderboard.MethodScores(
-            method, {str(r["market"]): r["accuracy"] for r in part},
-            extras={"dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
-                    "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
-                    "warnings": sum(len(r["warnings"]) for r in part)},
-            seconds=total_seconds(read_seconds(folder_of, root=submission_folder), markets)))
-    summary = leaderboard.build("data_acquisition", TITLE, SCORE, "market", markets, results, extras=EXTRAS,
-                                rows=rows, refused=refusals.records, mode="compat" if compat else "strict",
-                                run=run_record("evaluate", params.values, relative_to=root, **extra))
-    out.write_json("summary.json", summary)
-    out.write_text("summary.csv", leaderboard.to_csv(summary))
-    print(leaderboard.to_table(summary))
-    print(f"results: {out.folder}")
-    return summary["methods"]

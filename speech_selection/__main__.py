@@ -1,5 +1,5 @@
-"""Container ENTRYPOINT and local entry: python -m speech_selection TASK --name=value ..."""
-from . import cli
+"""Container ENTRYPOINT and local entry: python -m speech_selection TASK --name=value ... (as mlcube calls it)."""
+from common.tasks.entrypoint import cube_main
 
 if __name__ == "__main__":
-    cli(prog_name="speech_selection")
+    cube_main("speech_selection")

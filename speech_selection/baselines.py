@@ -24,13 +24,13 @@ from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShu
 from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import DataPerfError
-from common.core.io import write_yaml
-from common.results.publish import FilesPublication, publish_files
+from common.results.publish import FilesPublication
+from common.tasks.baselines import baselines_task, write_timing
 from common.tasks.plugins import check_method_name, listed_methods
 
-from . import config
 from .algorithm import Pool, Selector, load_selector_class
 from .data import EmbeddingStore, language_files, load_samples, read_id_lists, word_of
 from .model import fit_ensemble, lr_probabilities, macro_f1, predict
@@ -271,22 +271,21 @@ def _fold(pools: dict[str, Pool], job: tuple) -> np.ndarray:
     return fold_probabilities(pools[lang], train, test)
 
 
-def share_out_of_sample(pools: dict[str, Pool], folds: int, seed: int, workers) -> None:
+def share_out_of_sample(pools: dict[str, Pool], folds: int, seed: int, workers,
+                        compute: backend.Compute | None = None) -> None:
     """Every language's out-of-sample probabilities, once for all methods and budgets, folds in parallel."""
     splits = {lang: out_of_sample_splits(pool, folds, seed) for lang, pool in pools.items()}
     jobs = [(lang, train, test) for lang, parts in splits.items() for train, test in parts]
-    parts = parallel_map(_fold, jobs, workers, progress="out-of-sample probabilities", shared=pools)
+    parts = parallel_map(_fold, jobs, workers, progress="out-of-sample probabilities", shared=pools,
+                         compute=compute)
     for lang, pool in pools.items():
         mine = [p for (job_lang, _, _), p in zip(jobs, parts) if job_lang == lang]
         pool.cache[("out_of_sample", folds, seed)] = assemble_folds(pool, splits[lang], mine)
 
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
-    params = config.load(parameters_file)
-    with publish_files(submission_folder) as out:   # checked before any work; the files published together
-        written = _create_baselines(params, parameters_file, data_folder, out)
-    print(f"submissions: {submission_folder}")
-    return [out.final(p) for p in written]
+    return baselines_task("speech_selection", parameters_file, submission_folder,
+                          lambda params, out: _create_baselines(params, parameters_file, data_folder, out))
 
 
 def _create_baselines(params, parameters_file: Path, data_folder: Path, out: FilesPublication) -> list[Path]:
@@ -295,14 +294,14 @@ def _create_baselines(params, parameters_file: Path, data_folder: Path, out: Fil
     pools = {lang: load_pool(Path(data_folder), lang) for lang in params.get("data.languages")}
     workers = params.get("baselines.workers")
     if any(isinstance(m, (CleanlabSelection, BalancedPrototypes)) for m in methods):
-        share_out_of_sample(pools, params.get("baselines.cv_folds"), params.get("seed"), workers)
+        share_out_of_sample(pools, params.get("baselines.cv_folds"), params.get("seed"), workers, backend.of(params))
     jobs = [(lang, budget, spec, params)
             for lang in pools for budget in params.get("budgets") for spec in specs]
     # The slowest jobs first, so that the last ones to finish are short.
     order = sorted(range(len(jobs)), key=lambda i: not isinstance(methods[specs.index(jobs[i][2])],
                                                                   CrossValidationSelection))
     outputs = dict(zip(order, parallel_map(_run, [jobs[i] for i in order], workers, progress="baselines",
-                                           shared=pools)))
+                                           shared=pools, compute=backend.of(params))))
     written, timing = [], {}
     for i, (lang, budget, spec, _) in enumerate(jobs):
         selection, seconds = outputs[i]
@@ -311,5 +310,5 @@ def _create_baselines(params, parameters_file: Path, data_folder: Path, out: Fil
         timing.setdefault(name, {})[f"{lang}_{budget}"] = seconds
         print(f"create_baselines: {lang} {budget:>3} {name:<20} {seconds:8.3f} s")
     for name, seconds in timing.items():
-        write_yaml(out.root / name / "timing.yaml", {"seconds": seconds})
+        write_timing(out, name, seconds)
     return written

@@ -4,9 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.data.download import OFFICIAL_SOURCES
-from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Parameters, Schema, methods, official_source, source_choice
+from common.compute.backend import COMPUTE
+from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number,
+                                      Parameters, Schema, methods, official_source, source_choice)
 
+from . import SOURCES
 from .data import BUDGETS, LANGUAGES
 from .model import SEEDS
 
@@ -17,7 +19,7 @@ SCHEMA = Schema({
         "seed": DATA_SEED,             # the generator's own seed (null: `seed`); secret in closed rounds
         "languages": ListOf(Choice("en", LANGUAGES), list(LANGUAGES), max_items=len(LANGUAGES)),
         "scale": Number(0.25, minimum=0.01, maximum=2.0),   # embedded only: 1 = the official sizes
-        "official": {lang: official_source(OFFICIAL_SOURCES[f"speech_selection_{lang}"]) for lang in LANGUAGES},
+        "official": {lang: official_source(SOURCES[lang].as_dict()) for lang in LANGUAGES},
     },
     "budgets": ListOf(Integer(25, minimum=2, maximum=100_000), list(BUDGETS), max_items=16),
     "baselines": {
@@ -33,7 +35,7 @@ SCHEMA = Schema({
         "workers": WORKERS,
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
-    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from common.closed.seeds import croissant_seed, generator_seed
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import DataPerfError, ValidationError, display_path
 from common.core.io import write_text
@@ -40,7 +41,8 @@ def download(parameters_file: Path, data_folder: Path) -> None:
     languages = params.get("data.languages")
     if params.get("data.source") == "embedded":
         shared = {"scale": params.get("data.scale"), "seed": generator_seed(params), "folder": data_folder}
-        for report in parallel_map(_generate, languages, "auto", progress="generating", shared=shared):
+        for report in parallel_map(_generate, languages, "auto", progress="generating", shared=shared,
+                                   compute=backend.of(params)):
             print(report)
     for lang in languages:
         files = language_files(data_folder, lang)

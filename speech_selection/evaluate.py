@@ -17,22 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError
 from common.results import metrics
-from common.results import leaderboard
-from common.results.publish import Publication, publish, require_settled
 from common.results.runrecord import run_record
-from common.untrusted.timing import read_seconds, total_seconds
+from common.tasks import evaluation
+from common.tasks.evaluation import evaluate_task
 
-from . import config
 from .data import EmbeddingStore, language_files, load_design_matrix, read_id_lists
 from .model import f1_scores, fit_ensemble, lr_probabilities, predict
-from .submission import ClipIndex, find_submissions, read_json_submission, validate_selection
-
-
-SCORE = leaderboard.Score("macro_f1", "macro F1 of the keyword spotter (mean over seeds)", "higher")
-TITLE = "Speech selection: keyword-spotting training clips per language and budget"
+from .submission import ClipIndex, SubmissionFile, find_submissions, read_json_submission, validate_selection
 
 
 def class_ids(keywords) -> dict[str, int]:
@@ -78,15 +73,16 @@ def _predict(shared: dict, job: tuple[str, int, int]) -> list[np.ndarray]:
 
 
 def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict, seeds: list[int],
-                workers) -> list[list[tuple[float, list[float]]]]:
+                workers, compute: backend.Compute | None = None) -> list[list[tuple[float, list[float]]]]:
     """Per file (train_x, train_y, lang) and seed: (macro F1, per-class F1) of the frozen model on the
     file's language's evaluation set (evalsets: lang -> (eval_x, eval_y))."""
     shared = {"files": files, "eval": evalsets, "seeds": list(seeds)}
-    shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared)
+    shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared,
+                                     compute=compute)
     langs = sorted({lang for _, _, lang in files})
     blocks = [(lang, start, min(start + BLOCK_ROWS, len(evalsets[lang][1])))
               for lang in langs for start in range(0, len(evalsets[lang][1]), BLOCK_ROWS)]
-    parts = parallel_map(_predict, blocks, workers, progress="predicting", shared=shared)
+    parts = parallel_map(_predict, blocks, workers, progress="predicting", shared=shared, compute=compute)
     scores = []
     for lang in langs:
         eval_y = evalsets[lang][1]
@@ -101,76 +97,71 @@ def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict,
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
-    params = config.load(parameters_file)
-    require_settled(submission_folder)
-    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
-        methods, refusals = _evaluate(params, parameters_file, data_folder, submission_folder, out)
-    refusals.raise_if_any()   # after what could be scored was published
-    return methods
+    return evaluate_task("speech_selection", parameters_file, submission_folder, results_folder,
+                         data_folder=data_folder)
 
 
-def _evaluate(params, parameters_file: Path, data_folder: Path, submission_folder: Path, out: Publication):
-    compat = params.get("evaluate.compat")
-    seeds = params.get("evaluate.seeds")
-    languages = params.get("data.languages")
-    submissions = find_submissions(Path(submission_folder), languages, params.get("budgets"), compat)
-    needed = sorted({s.lang for s in submissions})
-    langs = {lang: Language(Path(data_folder), lang) for lang in needed}
+class Evaluation(evaluation.Evaluation):
+    """Each language's evaluation set is loaded once, for every file and every submission folder scored."""
+    group_by = "lang_budget"
 
-    def check(sub):
-        lang = langs[sub.lang]
-        data = read_json_submission(sub.path, sub.budget, compat, root=Path(submission_folder))
-        return validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, compat)
+    def __init__(self, cube: str, params, paths: dict[str, Path]):
+        super().__init__(cube, params, paths)
+        self.languages: dict[str, Language] = {}
 
-    refusals = leaderboard.Refusals(submission_folder)
-    accepted = refusals.screen(submissions, check, lambda s: s.method)
-    submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
+    def groups(self) -> list[str]:
+        return [f"{lang}_{budget}" for lang in self.params.get("data.languages") for budget in self.params.get("budgets")]
 
-    files = []
-    for sub, selection in zip(submissions, selections):
-        lang = langs[sub.lang]
-        mapping = class_ids(selection["targets"] if compat else lang.keywords)
-        files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
-    started = time.perf_counter()
-    outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
-                           params.get("evaluate.workers"))
-    elapsed = time.perf_counter() - started
-    print(f"evaluate: {len(files)} files x {len(seeds)} seeds scored in {elapsed:.1f} s")
+    def find(self, folder: Path) -> list[SubmissionFile]:
+        return find_submissions(folder, self.params.get("data.languages"), self.params.get("budgets"), self.compat)
 
-    rows = []
-    for i, (sub, selection) in enumerate(zip(submissions, selections)):
-        scores = [macro for macro, _ in outcomes[i]]
-        per_class = np.mean([per for _, per in outcomes[i]], axis=0)
-        lang = langs[sub.lang]
-        rows.append({
-            "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores, (0, 1)),
-            "macro_f1": float(np.mean(scores)), "per_seed": dict(zip(map(str, seeds), scores)),
-            "dynabench_percent": float(np.round(100 * np.mean(scores), 3)),
-            "per_class_f1": dict(zip(["nontarget"] + sorted(lang.keywords), per_class.tolist())),
-            "selected": {**{k: len(v) for k, v in selection["targets"].items()},
-                         "nontargets": len(selection["nontargets"])},
-        })
-    root = Path(parameters_file).resolve().parent
-    for (lang, budget) in sorted({(r["lang"], r["budget"]) for r in rows}):
-        part = [r for r in rows if r["lang"] == lang and r["budget"] == budget]
-        inputs = [s.path for s in submissions if s.lang == lang and s.budget == budget]
-        inputs += [langs[lang].files.allowed, langs[lang].files.eval]
-        out.write_json(f"{lang}_{budget}_evaluation.json", {
-            "lang": lang, "budget": budget, "seeds": seeds, "mode": "compat" if compat else "strict",
-            "methods": {r["method"]: r for r in part},
-            "run": run_record("evaluate", params.values, inputs, relative_to=root)})
-    groups = [f"{lang}_{budget}" for lang in languages for budget in params.get("budgets")]
-    timing = {method: read_seconds(folder, root=Path(submission_folder))
-              for method, folder in sorted({(s.method, s.path.parent) for s in submissions})}
-    results = [leaderboard.MethodScores(
-        method, {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method},
-        seconds=total_seconds(timing.get(method), groups)) for method in sorted({r["method"] for r in rows})]
-    summary = leaderboard.build("speech_selection", TITLE, SCORE, "lang_budget", groups, results, rows=rows,
-                                refused=refusals.records, mode="compat" if compat else "strict",
-                                run=run_record("evaluate", params.values, relative_to=root, fits=len(files) * len(seeds),
-                                               fit_seconds=elapsed))
-    out.write_json("summary.json", summary)
-    out.write_text("summary.csv", leaderboard.to_csv(summary))
-    print(leaderboard.to_table(summary))
-    print(f"results: {out.folder}")
-    return summary["methods"], refusals
+    def prepare(self, submissions: list[SubmissionFile]) -> None:
+        for lang in sorted({s.lang for s in submissions} - set(self.languages)):
+            self.languages[lang] = Language(self.paths["data_folder"], lang)
+
+    def check(self, sub: SubmissionFile, folder: Path) -> dict:
+        lang = self.languages[sub.lang]
+        data = read_json_submission(sub.path, sub.budget, self.compat, root=folder)
+        return validate_selection(sub.path, data, lang.index, lang.keywords, sub.budget, self.compat)
+
+    def score(self, accepted: list[tuple[SubmissionFile, dict]]) -> evaluation.Scored:
+        compat, seeds = self.compat, self.params.get("evaluate.seeds")
+        submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
+        langs = {lang: self.languages[lang] for lang in sorted({s.lang for s in submissions})}
+        files = []
+        for sub, selection in zip(submissions, selections):
+            lang = langs[sub.lang]
+            mapping = class_ids(selection["targets"] if compat else lang.keywords)
+            files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
+        started = time.perf_counter()
+        outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
+                               self.params.get("evaluate.workers"), backend.of(self.params))
+        elapsed = time.perf_counter() - started
+        print(f"evaluate: {len(files)} files x {len(seeds)} seeds scored in {elapsed:.1f} s")
+
+        rows = []
+        for i, (sub, selection) in enumerate(zip(submissions, selections)):
+            scores = [macro for macro, _ in outcomes[i]]
+            per_class = np.mean([per for _, per in outcomes[i]], axis=0)
+            lang = langs[sub.lang]
+            rows.append({
+                "method": sub.method, "lang": sub.lang, "budget": sub.budget, **metrics.summarize(scores, (0, 1)),
+                "macro_f1": float(np.mean(scores)), "per_seed": dict(zip(map(str, seeds), scores)),
+                "dynabench_percent": float(np.round(100 * np.mean(scores), 3)),
+                "per_class_f1": dict(zip(["nontarget"] + sorted(lang.keywords), per_class.tolist())),
+                "selected": {**{k: len(v) for k, v in selection["targets"].items()},
+                             "nontargets": len(selection["nontargets"])},
+            })
+        details = {}
+        for (lang, budget) in sorted({(r["lang"], r["budget"]) for r in rows}):
+            part = [r for r in rows if r["lang"] == lang and r["budget"] == budget]
+            inputs = [s.path for s in submissions if s.lang == lang and s.budget == budget]
+            inputs += [langs[lang].files.allowed, langs[lang].files.eval]
+            details[f"{lang}_{budget}_evaluation.json"] = {
+                "lang": lang, "budget": budget, "seeds": seeds, "mode": self.mode,
+                "methods": {r["method"]: r for r in part},
+                "run": run_record("evaluate", self.params.values, inputs, relative_to=self.root)}
+        groups = {method: {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method}
+                  for method in sorted({r["method"] for r in rows})}
+        return evaluation.Scored(rows, groups, files=details, run={"fits": len(files) * len(seeds),
+                                                                   "fit_seconds": elapsed})

@@ -17,9 +17,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
+from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import DataPerfError
-from common.results.publish import FilesPublication, publish_files
+from common.results.publish import FilesPublication
+from common.tasks.baselines import baselines_task
 from common.tasks.plugins import check_method_name, listed_methods
 
 from . import config
@@ -250,11 +252,8 @@ def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, flo
 
 
 def create_baselines(parameters_file: Path, embedding_folder: Path, submission_folder: Path) -> list[Path]:
-    params = config.load(parameters_file)
-    with publish_files(submission_folder) as out:   # checked before any work; the files published together
-        written = _create_baselines(params, parameters_file, embedding_folder, out)
-    print(f"submissions: {submission_folder}")
-    return [out.final(p) for p in written]
+    return baselines_task("vision_debugging", parameters_file, submission_folder,
+                          lambda params, out: _create_baselines(params, parameters_file, embedding_folder, out))
 
 
 def _create_baselines(params, parameters_file: Path, embedding_folder: Path, out: FilesPublication) -> list[Path]:
@@ -266,7 +265,8 @@ def _create_baselines(params, parameters_file: Path, embedding_folder: Path, out
         files = task_files(embedding_folder, Path("-"), data_id, params.get("data.noise_level"), sizes)
         tasks[data_id] = load_task(files, sizes, test=False, groundtruth=False)
     jobs = [(data_id, spec, params) for data_id in tasks for spec in specs]
-    outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines", shared=tasks)
+    outputs = parallel_map(_run_method, jobs, params.get("baselines.workers"), progress="baselines", shared=tasks,
+                           compute=backend.of(params))
     written = []
     for (data_id, spec, _), name, (order, seconds) in zip(jobs, names * len(tasks), outputs):
         written.append(write_submission(out.root, data_id, name, order, seconds))

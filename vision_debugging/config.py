@@ -5,9 +5,11 @@ import re
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.data.download import OFFICIAL_SOURCES
-from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name, Number, Parameters, Schema, methods, official_source, source_choice
+from common.compute.backend import COMPUTE
+from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Boolean, Choice, Integer, ListOf, Name,
+                                      Number, Parameters, Schema, methods, official_source, source_choice)
 
+from . import SOURCES
 from .data import OFFICIAL_TASKS, sizes_for
 
 # Task ids name files ({id}_train_0.3_300.parquet, {id}_{method}.txt, split at the first '_'): no '_', no '.'.
@@ -22,7 +24,7 @@ SCHEMA = Schema({
                         list(OFFICIAL_TASKS), max_items=64),
         "noise_level": Number(0.3, minimum=0.0, maximum=1.0),
         "scale": Number(1.0, minimum=0.01, maximum=100.0),   # embedded only: train/val/test = 300/100/500 x scale
-        "official": official_source(OFFICIAL_SOURCES["vision_debugging"]),
+        "official": official_source(SOURCES["data"].as_dict()),
     },
     "baselines": {
         "methods": methods(["random", "knn_shapley", "tmc_shapley", "influence", "confident_learning"]),
@@ -40,7 +42,7 @@ SCHEMA = Schema({
         "workers": WORKERS,
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
-    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

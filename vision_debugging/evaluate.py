@@ -28,20 +28,21 @@ from pathlib import Path
 
 import numpy as np
 
+from common.compute import backend
 from common.compute.parallel import parallel_map, resolve_workers
-from common.core.errors import DataPerfError
+from common.core.errors import DataPerfError, ValidationError
 from common.core.progress import Progress
-from common.results import leaderboard
-from common.results.publish import Publication, publish, require_settled
+from common.results.leaderboard import Score
 from common.results.runrecord import run_record
+from common.tasks import evaluation
+from common.tasks.evaluation import evaluate_task
 
 from . import config
 from .data import TaskData, load_task, task_files
 from .model import BatchedTrainer, ExactTrainer
-from .submission import find_submissions, parse_submission, read_time
+from .submission import SubmissionFile, find_submissions, parse_submission, read_time
 
 State = frozenset  # rows whose label differs from the noisy one
-TITLE = "Vision debugging: cleaning noisy training labels"
 
 
 def fix_steps(order: np.ndarray, noisy: np.ndarray, clean: np.ndarray, steps: int) -> list[tuple[int, State]]:
@@ -104,11 +105,13 @@ def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State]) -> floa
 class StateAccuracies:
     """The accuracy of every label state asked for, each trained once, on the exact or the batched route."""
 
-    def __init__(self, tasks: dict[str, TaskData], device: str, workers, batched: bool | None = None):
+    def __init__(self, tasks: dict[str, TaskData], device: str, workers, batched: bool | None = None,
+                 compute: backend.Compute | None = None):
         self.tasks = tasks
         self.device = device
         self.batched = device == "cuda" if batched is None else batched
         self.workers = workers
+        self.compute = compute
         self.known: dict[tuple[str, State], float] = {}
         self.seconds = 0.0
         self._batched_trainers: dict[str, BatchedTrainer] = {}
@@ -149,7 +152,7 @@ class StateAccuracies:
                         progress.update(len(chunk))
         else:
             for key, accuracy in zip(jobs, parallel_map(_train_and_score, jobs, self.workers, progress=progress,
-                                                        shared=self.tasks)):
+                                                        shared=self.tasks, compute=self.compute)):
                 self.known[key] = accuracy
         self.seconds += time.perf_counter() - started
 
@@ -238,111 +241,114 @@ def resolve_device(name: str) -> str:
 
 def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
              submission_folder: Path, results_folder: Path) -> dict:
-    params = config.load(parameters_file)
-    require_settled(submission_folder)
-    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
-        methods, refusals = _evaluate(params, parameters_file, embedding_folder, groundtruth_folder,
-                                      submission_folder, out)
-    refusals.raise_if_any()   # after what could be scored was published
-    return methods
+    return evaluate_task("vision_debugging", parameters_file, submission_folder, results_folder,
+                         embedding_folder=embedding_folder, groundtruth_folder=groundtruth_folder)
 
 
-def _evaluate(params, parameters_file: Path, embedding_folder: Path, groundtruth_folder: Path,
-              submission_folder: Path, out: Publication):
-    compat = params.get("evaluate.compat")
-    ratio = params.get("evaluate.target_ratio")
-    score_only = params.get("evaluate.score_only")
-    device = resolve_device(params.get("evaluate.device"))
-    data_ids = params.get("data.tasks")
-    sizes = config.split_sizes(params)
-    noise = params.get("data.noise_level")
+class Evaluation(evaluation.Evaluation):
+    """Each task's data is loaded once; every label state is trained once per folder scored."""
+    group_by = "task"
 
-    submissions = find_submissions(Path(submission_folder), data_ids, compat)
-    tasks = {}
-    for data_id in data_ids:
-        files = task_files(embedding_folder, groundtruth_folder, data_id, noise, sizes)
-        tasks[data_id] = load_task(files, sizes, val=False)
+    def __init__(self, cube: str, params, paths: dict[str, Path]):
+        super().__init__(cube, params, paths)
+        self.tasks: dict[str, TaskData] = {}
+        self.ratio = params.get("evaluate.target_ratio")
 
-    # Parse every file first: a method with a bad file is refused before any training, the others are scored.
-    def parse(sub) -> Curve:
-        task = tasks[sub.data_id]
+    def groups(self) -> list[str]:
+        return list(self.params.get("data.tasks"))
+
+    def score_spec(self) -> Score:
+        return Score("fraction_fixes", f"fraction of fixes to reach {self.ratio:.0%} of the clean accuracy", "lower")
+
+    def find(self, folder: Path) -> list[SubmissionFile]:
+        return find_submissions(folder, self.groups(), self.compat)
+
+    def prepare(self, submissions: list[SubmissionFile]) -> None:
+        sizes, noise = config.split_sizes(self.params), self.params.get("data.noise_level")
+        for data_id in self.groups():
+            if data_id not in self.tasks:
+                files = task_files(self.paths["embedding_folder"], self.paths["groundtruth_folder"], data_id, noise,
+                                   sizes)
+                self.tasks[data_id] = load_task(files, sizes, val=False)
+
+    def check(self, sub: SubmissionFile, folder: Path) -> Curve:
+        """A method with a bad file is refused before any training; the others are scored."""
+        task = self.tasks[sub.data_id]
         n = len(task.train.y)
-        order = parse_submission(sub.path, n, compat, root=Path(submission_folder))
+        order = parse_submission(sub.path, n, self.compat, root=folder)
         steps = fix_steps(order, task.train.y, task.clean_y, n)
-        reference = steps[-1][1] if compat else all_fixed(task)
-        return Curve(sub.data_id, sub.method, steps, reference, read_time(sub.time_path, root=Path(submission_folder)))
+        reference = steps[-1][1] if self.compat else all_fixed(task)
+        return Curve(sub.data_id, sub.method, steps, reference, self.file_seconds(sub, folder))
 
-    refusals = leaderboard.Refusals(submission_folder)
-    curves: list[Curve] = [curve for _, curve in refusals.screen(submissions, parse, lambda s: s.method)]
-    submissions = [s for s in submissions if s.method not in refusals.methods]   # never hashed nor read again
-    scored_ids = [d for d in data_ids if any(c.data_id == d for c in curves)]    # none when every method was refused
+    @staticmethod
+    def file_seconds(sub: SubmissionFile, folder: Path) -> float | None:
+        """The file's run time (<task>_<method>_time.txt): shown, never scored, so a bad one is a warning."""
+        try:
+            return read_time(sub.time_path, root=folder)
+        except ValidationError as exc:
+            print(f"warning: {exc}; the run time is shown as unknown")
+            return None
 
-    # Trained first: per task the unfixed and the fully fixed state, then every curve's reference.
-    first = [(d, s) for d in scored_ids for s in (frozenset(), all_fixed(tasks[d]))]
-    first += [(c.data_id, c.reference) for c in curves]
-    accuracies = StateAccuracies(tasks, device, params.get("evaluate.workers"))
-    (replay_to_target if score_only else replay_full)(curves, accuracies, first, ratio)
-    replayed = sum(c.known for c in curves)
-    trainings = len(accuracies.known)
-    route = "batched" if accuracies.batched else "exact"
-    print(f"evaluate: {trainings} trainings replace {replayed} replayed fixes "
-          f"({len(submissions)} submission files{', score only' if score_only else ''}) "
-          f"in {accuracies.seconds:.1f} s on {device} ({route} route)")
+    def seconds(self, method: str, accepted: list[tuple[SubmissionFile, Curve]], folder: Path) -> float | None:
+        """The sum of the method's time files, when every task has a good one."""
+        return _total_seconds([curve.seconds for _, curve in accepted], len(self.groups()))
 
-    summary_rows = []
-    per_task: dict[str, list[Curve]] = {d: [c for c in curves if c.data_id == d] for d in scored_ids}
-    for data_id, results in per_task.items():
-        task = tasks[data_id]
+    def score(self, accepted: list[tuple[SubmissionFile, Curve]]) -> evaluation.Scored:
+        params, ratio, score_only = self.params, self.ratio, self.params.get("evaluate.score_only")
+        device = resolve_device(params.get("evaluate.device"))
+        submissions, curves = [s for s, _ in accepted], [c for _, c in accepted]
+        scored_ids = [d for d in self.groups() if any(c.data_id == d for c in curves)]
+        # Trained first: per task the unfixed and the fully fixed state, then every curve's reference.
+        first = [(d, s) for d in scored_ids for s in (frozenset(), all_fixed(self.tasks[d]))]
+        first += [(c.data_id, c.reference) for c in curves]
+        accuracies = StateAccuracies(self.tasks, device, params.get("evaluate.workers"), compute=backend.of(params))
+        (replay_to_target if score_only else replay_full)(curves, accuracies, first, ratio)
+        trainings, route = len(accuracies.known), "batched" if accuracies.batched else "exact"
+        print(f"evaluate: {trainings} trainings replace {sum(c.known for c in curves)} replayed fixes "
+              f"({len(submissions)} submission files{', score only' if score_only else ''}) "
+              f"in {accuracies.seconds:.1f} s on {device} ({route} route)")
+        rows, files = [], {}
+        for data_id in scored_ids:
+            mine = sorted((c for c in curves if c.data_id == data_id), key=lambda c: c.method)
+            inputs = [s.path for s in submissions if s.data_id == data_id]
+            task_rows, files[f"{data_id}_evaluation.json"] = self.task_results(
+                data_id, mine, accuracies, inputs, device=device, route=route, mode=self.mode)
+            rows += task_rows
+        methods = sorted({r["method"] for r in rows})
+        groups = {m: {r["data_id"]: r["fraction_fixes"] for r in rows if r["method"] == m} for m in methods}
+        return evaluation.Scored(rows, groups, files=files, run={
+            "inputs": [s.path for s in submissions], "device": device, "route": route, "trainings": trainings,
+            "training_seconds": accuracies.seconds, "curves": "to_target" if score_only else "full"})
+
+    def task_results(self, data_id: str, curves: list[Curve], accuracies: StateAccuracies, inputs: list[Path],
+                     **record) -> tuple[list[dict], dict]:
+        """One task's summary rows and its detail file (`<task>_evaluation.json`, the original's fields first)."""
+        task, ratio = self.tasks[data_id], self.ratio
         everything = all_fixed(task)
-        before = accuracies[(data_id, frozenset())]
-        clean = accuracies[(data_id, everything)]
-        evaluations, scores, legacy = [], {}, {}
-        for result in sorted(results, key=lambda r: r.method):
-            shown = result.steps[:result.known]
-            curve = [accuracies[(data_id, state)] for _, state in shown]
-            reference = accuracies[(data_id, result.reference)]
-            fraction, first_k = fraction_of_fixes(curve, reference, ratio, len(result.steps))
-            evaluations += [{"submission": result.method, "accuracy": a, "fixes": k}
-                            for a, (k, _) in zip(curve, shown)]
-            legacy[result.method] = {"auc": -1, "fraction_fixes": fraction}
-            scores[result.method] = {
+        evaluations, scores, legacy, rows = [], {}, {}, []
+        for curve in curves:
+            shown = curve.steps[:curve.known]
+            values = [accuracies[(data_id, state)] for _, state in shown]
+            reference = accuracies[(data_id, curve.reference)]
+            fraction, first_k = fraction_of_fixes(values, reference, ratio, len(curve.steps))
+            evaluations += [{"submission": curve.method, "accuracy": a, "fixes": k} for a, (k, _) in zip(values, shown)]
+            legacy[curve.method] = {"auc": -1, "fraction_fixes": fraction}
+            scores[curve.method] = {
                 "fraction_fixes": fraction, "fixes_to_target": first_k, "target_accuracy": ratio * reference,
-                "final_accuracy": accuracies[(data_id, result.steps[-1][1])],
+                "final_accuracy": accuracies[(data_id, curve.steps[-1][1])],
                 "dynabench_percent": float(100 * np.round(fraction, 4)),
-                "seconds": result.seconds, "curve_steps": len(shown), "curve_complete": len(shown) == len(result.steps),
+                "seconds": curve.seconds, "curve_steps": len(shown), "curve_complete": len(shown) == len(curve.steps),
             }
-            summary_rows.append({"data_id": data_id, "method": result.method, **scores[result.method]})
-        n_states = len({s for r in results for _, s in r.steps} | {frozenset(), everything})
-        record = run_record("evaluate", params.values,
-                            inputs=[task.files.train, task.files.test, task.files.groundtruth]
-                            + [s.path for s in submissions if s.data_id == data_id],
-                            relative_to=Path(parameters_file).resolve().parent,
-                            device=device, route=route, distinct_label_states=n_states,
-                            mode="compat" if compat else "strict")
-        out.write_json(f"{data_id}_evaluation.json", {
-            "data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),
-            "before_acc": before, "clean_acc": clean, "target_ratio": ratio,
-            "curves": "to_target" if score_only else "full",
-            "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": record})
-
-    methods = sorted({r["method"] for r in summary_rows})
-    results = [leaderboard.MethodScores(
-        method, {r["data_id"]: r["fraction_fixes"] for r in summary_rows if r["method"] == method},
-        seconds=_total_seconds([r["seconds"] for r in summary_rows if r["method"] == method], len(data_ids)))
-        for method in methods]
-    record = run_record("evaluate", params.values, inputs=[s.path for s in submissions],
-                        relative_to=Path(parameters_file).resolve().parent, device=device, route=route,
-                        trainings=trainings, training_seconds=accuracies.seconds,
-                        curves="to_target" if score_only else "full")
-    score = leaderboard.Score("fraction_fixes", f"fraction of fixes to reach {ratio:.0%} of the clean accuracy",
-                              "lower")
-    summary = leaderboard.build("vision_debugging", TITLE, score, "task", data_ids, results, rows=summary_rows,
-                                refused=refusals.records, mode="compat" if compat else "strict", run=record)
-    out.write_json("summary.json", summary)
-    out.write_text("summary.csv", leaderboard.to_csv(summary))
-    print(leaderboard.to_table(summary))
-    print(f"results: {out.folder}")
-    return summary["methods"], refusals
+            rows.append({"data_id": data_id, "method": curve.method, **scores[curve.method]})
+        n_states = len({s for c in curves for _, s in c.steps} | {frozenset(), everything})
+        run = run_record("evaluate", self.params.values,
+                         inputs=[task.files.train, task.files.test, task.files.groundtruth] + inputs,
+                         relative_to=self.root, distinct_label_states=n_states, **record)
+        detail = {"data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),
+                  "before_acc": accuracies[(data_id, frozenset())], "clean_acc": accuracies[(data_id, everything)],
+                  "target_ratio": ratio, "curves": "to_target" if self.params.get("evaluate.score_only") else "full",
+                  "submitted_evaluations": evaluations, "auc_score": legacy, "scores": scores, "run": run}
+        return rows, detail
 
 
 def _total_seconds(seconds: list[float | None], tasks: int) -> float | None:

@@ -27,12 +27,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ShuffleSplit
 
 from common.core.errors import DataPerfError, display_path
-from common.core.io import write_yaml
-from common.results.publish import FilesPublication, publish_files
+from common.results.publish import FilesPublication
+from common.tasks.baselines import baselines_task, write_timing
 from common.tasks.plugins import check_method_name, listed_methods
 from common.untrusted.files import excerpt
 
-from . import config
 from .algorithm import Concept, Pool, Selector, load_selector_class
 from .data import layout, look_alike_of, mid_of, read_examples, read_machine_labels, read_pool
 from .model import binary_f1, fit_predict_unlimited, single_thread
@@ -271,11 +270,8 @@ def check_selection(selection, pool: Pool, concepts: list[Concept], budget: int,
 # ------------------------------------------------------------------ the task
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
-    params = config.load(parameters_file)
-    with publish_files(submission_folder) as out:   # checked before any work; the files published together
-        written = _create_baselines(params, data_folder, out)
-    print(f"submissions: {submission_folder}")
-    return [out.final(p) for p in written]
+    return baselines_task("vision_selection", parameters_file, submission_folder,
+                          lambda params, out: _create_baselines(params, data_folder, out))
 
 
 def _create_baselines(params, data_folder: Path, out: FilesPublication) -> list[Path]:
@@ -291,7 +287,7 @@ def _create_baselines(params, data_folder: Path, out: FilesPublication) -> list[
         seconds = time.perf_counter() - started
         for concept in concepts:
             written.append(write_submission(out.root, selector.name, concept.name, selection[concept.name]))
-        write_yaml(out.root / selector.name / "timing.yaml", {"seconds": seconds})
+        write_timing(out, selector.name, seconds)
         sizes = ", ".join(f"{c.name} {len(selection[c.name])}" for c in concepts)
         print(f"create_baselines: {selector.name:<16} {seconds:8.2f} s  ({sizes} rows)")
     return written

@@ -5,8 +5,11 @@ import re
 from pathlib import Path
 
 from common.closed.limits import CLOSED
-from common.data.download import OFFICIAL_SOURCES
-from common.parameters.schema import COMPAT, COMPUTE, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number, Parameters, Schema, methods, official_source, source_choice
+from common.compute.backend import COMPUTE
+from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number,
+                                      Parameters, Schema, methods, official_source, source_choice)
+
+from . import SOURCES
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
 # Concept names become file names (<Concept>.csv, alpha_test_set_<Concept>_256.parquet).
@@ -21,8 +24,8 @@ SCHEMA = Schema({
                            list(CONCEPTS), max_items=64),
         "scale": Number(0.02, minimum=0.0001, maximum=1.0),   # embedded only: 1 = the official pool (1.2M images)
         "official": {
-            "resources": official_source(OFFICIAL_SOURCES["vision_selection"]),
-            "machine_labels": official_source(OFFICIAL_SOURCES["vision_selection_machine_labels"]),
+            "resources": official_source(SOURCES["resources"].as_dict()),
+            "machine_labels": official_source(SOURCES["machine_labels"].as_dict()),
         },
     },
     "budget": Integer(1000, minimum=2, maximum=1_000_000),          # (ImageID, label) pairs per concept
@@ -42,7 +45,7 @@ SCHEMA = Schema({
         "workers": WORKERS,                                         # processes for the fits (one per file)
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
-    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute.py)
+    "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)
 })
 DEFAULTS = SCHEMA.defaults()
 

@@ -29,10 +29,11 @@ from common.closed.docker_runner import ALGORITHM_LABEL, USER, DockerRunner, Ima
 from common.closed.limits import Limits, parse_limits
 from common.closed.outcomes import Outcome, container_outcome
 from common.closed.seeds import round_data
-from common.closed.views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
+from common.closed.views import (View, assemble, load_round_parameters, missing_files, permitted_names, task_paths,
+                                 view_for)
 from common.core.errors import DataPerfError, ValidationError
 from common.core.io import _plain, read_yaml, write_json
-from common.cubes.registry import cube_dir, cube_module
+from common.cubes import registry
 from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
 from common.untrusted.files import excerpt
 
@@ -43,7 +44,7 @@ REASON_CHARS = 2000          # a validation report kept in the results (the full
 
 def released_image(cube: str) -> str:
     """The cube's released image, as its mlcube.yaml names it: participants build FROM it."""
-    return read_yaml(cube_dir(cube) / "mlcube.yaml")["docker"]["image"]
+    return read_yaml(registry.get(cube).folder / "mlcube.yaml")["docker"]["image"]
 
 
 def _slug(reference: str) -> str:
@@ -61,7 +62,7 @@ def score_output(cube: str, workspace: Path, submissions: Path, results: Path, l
     arguments = task_paths(cube, "evaluate", workspace, {"submission_folder": submissions, "results_folder": results})
     results.mkdir(parents=True, exist_ok=True)
     with open(log, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
-        return cube_module(cube).TASKS["evaluate"](**arguments)
+        return registry.get(cube).task("evaluate")(**arguments)
 
 
 def _means(summary) -> dict | None:

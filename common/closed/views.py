@@ -1,32 +1,25 @@
 """What a participant's container may see, per cube, and the folder that shows exactly that.
 
 The view mirrors the inputs of the cube's `create_baselines` task: a parameters file and one data folder.  The
-data folder is assembled file by file from an explicit list computed here from the round's parameters (hard
-links into a fresh folder, copies where a link cannot be made), never by handing over a workspace folder:
-
-  vision_debugging   the noisy training set and the validation set of every task (never the test set, never the
-                     verified labels)
-  speech_selection   per language, the allowed training set and the embeddings of its words (never eval.yaml or
-                     the evaluation embeddings)
-  vision_selection   the candidate pool, the example sets and the machine labels (never the test sets)
-  data_acquisition   per market, what the official marketinfo/ holds (never the sellers' rows)
+data folder is assembled file by file from the explicit list the cube itself gives (contract field
+`closed_view`, e.g. <cube>/closed_view.py), computed from the round's parameters (hard links into a fresh
+folder, copies where a link cannot be made), never by handing over a workspace folder.
 
 The parameters file is written here, not copied: the algorithm's seed (`closed.seed`), the budgets and the
 names of what to work on, the participant's class, and nothing else (no data seed, no download address).
 """
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from common.core.errors import DataPerfError
 from common.core.io import read_yaml, write_yaml
-from common.cubes.registry import cube_dir, cube_module
+from common.cubes import registry
+from common.parameters.schema import Parameters
 
 VIEW = "/dataperf/view"               # where the view is mounted, read-only
 OUTPUT = "/dataperf/output"           # the container's output folder (a limited tmpfs volume)
@@ -57,7 +50,7 @@ class View:
 def task_paths(cube: str, task: str, workspace: Path, overrides: dict | None = None) -> dict[str, Path]:
     """The task's parameters and their paths in the workspace, from the defaults in the cube's mlcube.yaml (the
     same paths a local run and mlcube use); nothing is created."""
-    spec = read_yaml(cube_dir(cube) / "mlcube.yaml")["tasks"][task]["parameters"]
+    spec = read_yaml(registry.get(cube).folder / "mlcube.yaml")["tasks"][task]["parameters"]
     paths = {}
     for direction in ("inputs", "outputs"):
         for name, value in (spec.get(direction) or {}).items():
@@ -80,76 +73,20 @@ def _pick(values: dict, keys: list[str]) -> dict:
     return out
 
 
-# ------------------------------------------------------------------ the permitted files of each cube
-
-def _vision_debugging(params, folder: Path) -> tuple[list[Path], list[str]]:
-    from vision_debugging import config
-    from vision_debugging.data import task_files
-    sizes = config.split_sizes(params)
-    files = []
-    for data_id in params.get("data.tasks"):
-        paths = task_files(folder, Path("/nonexistent"), data_id, params.get("data.noise_level"), sizes)
-        files += [paths.train, paths.val]
-    return files, ["data.source", "data.tasks", "data.noise_level", "data.scale"]
-
-
-def _speech_selection(params, folder: Path) -> tuple[list[Path], list[str]]:
-    from speech_selection.data import language_files, read_id_lists, word_of
-    files = []
-    for lang in params.get("data.languages"):
-        paths = language_files(folder, lang)
-        allowed = read_id_lists(paths.allowed)
-        words = list(dict.fromkeys(list(allowed["targets"]) + [word_of(str(c)) for c in allowed["nontargets"]]))
-        files += [paths.allowed] + [paths.train_embeddings / f"{word}.parquet" for word in words]
-    return files, ["data.languages", "budgets"]
-
-
-def _vision_selection(params, folder: Path) -> tuple[list[Path], list[str]]:
-    from vision_selection.data import layout
-    lay = layout(folder)
-    files = [lay.pool] if not lay.pool.is_dir() else [
-        p for p in sorted(lay.pool.iterdir()) if p.suffix == ".parquet" and not p.name.startswith((".", "_"))]
-    files += [lay.examples(c) for c in params.get("data.concepts")]
-    if lay.machine_labels.exists():
-        files.append(lay.machine_labels)
-    return files, ["data.concepts", "budget"]
-
-
-def _data_acquisition(params, folder: Path) -> tuple[list[Path], list[str]]:
-    from data_acquisition.data import market_files, read_seller_ids
-    files = []
-    for market in params.get("data.markets"):
-        paths = market_files(folder, None, market)
-        sellers = sorted(read_seller_ids(paths.seller_ids))
-        files += [paths.budget, paths.prices, paths.seller_ids, paths.buyer]
-        files += [paths.model] if paths.model.exists() else []
-        files += [f(i) for i in sellers for f in (paths.summary, paths.samples)]
-    return files, ["data.markets"]
-
-
-PERMITTED: dict[str, Callable] = {
-    "vision_debugging": _vision_debugging,
-    "speech_selection": _speech_selection,
-    "vision_selection": _vision_selection,
-    "data_acquisition": _data_acquisition,
-}
-
-
 def view_for(cube: str, params, workspace: Path, seed: int) -> View:
     """The view of a round's workspace for `cube`: its permitted files and the container's parameters."""
     inputs = task_paths(cube, "create_baselines", workspace)
     (input_name,) = [name for name in inputs if name not in ("parameters_file", "submission_folder")]
     folder = inputs[input_name]
-    sources, keys = PERMITTED[cube](params, folder)
-    files, parts = [], 0
-    for source in sources:
-        relative = PurePosixPath(os.path.relpath(source, folder))
-        if relative.is_absolute() or ".." in relative.parts:
+    shown, keys = registry.get(cube).closed_view.load()(params, folder)
+    files = []
+    for name, source in shown:
+        relative = PurePosixPath(name)
+        if not name or relative.is_absolute() or ".." in relative.parts or relative.as_posix() != name:
+            raise DataPerfError(f"{cube}: the closed view names '{name}', not a plain relative path")
+        if not _is_below(Path(source), folder):
             raise DataPerfError(f"{source}: a listed data file lies outside {folder}")
-        if cube == "vision_selection" and relative.suffix == ".parquet" and relative.parent.suffix == ".parquet":
-            relative = relative.parent / f"part-{parts:05d}.parquet"   # the generator's names hash its seed
-            parts += 1
-        files.append((relative.as_posix(), Path(source)))
+        files.append((name, Path(source)))
     parameters = {"seed": seed, **_pick(params.values, keys)}
     return View(cube, input_name, files, parameters, parallel="workers" in params.get("baselines"))
 
@@ -207,5 +144,9 @@ def permitted_names(view: View) -> set[str]:
 
 def load_round_parameters(cube: str, workspace: Path):
     """The round's parameters: the workspace's parameters.yaml, read by the cube's own rules."""
-    cube_module(cube)
-    return importlib.import_module(f"{cube}.config").load(Path(workspace) / PARAMETERS)
+    return Parameters.load(Path(workspace) / PARAMETERS, registry.get(cube).schema)
+
+
+def _is_below(path: Path, folder: Path) -> bool:
+    relative = PurePosixPath(os.path.relpath(os.path.normpath(path), os.path.normpath(folder)))
+    return not relative.is_absolute() and ".." not in relative.parts and relative.parts != ()

@@ -6,9 +6,8 @@ Every cube's parameters have one `compute` section (DEFAULTS below), the same fo
       scheduler: processes          # processes | local-cluster | tcp://host:port (a running `dask scheduler`)
       timeout: 30                   # seconds: to reach the scheduler, and the longest wait with no worker
 
-Loading a cube's parameters makes their section the active one (`activate`, called by Parameters);
-`common.parallel.parallel_map` asks `active()` where to run and hands the jobs of a Dask choice to `dask_map`
-(common/dask_cluster.py does the Dask side).  The unit of work stays `function(shared, job)`, computed
+Whoever runs jobs passes the section, `of(params)`, to `common.compute.parallel.parallel_map`, which hands the
+jobs of a Dask choice to common/compute/dask_cluster.py (that module imports this one, never the other way).  The unit of work stays `function(shared, job)`, computed
 exactly as in a local process, so the results do not depend on where they were computed.
 """
 from __future__ import annotations
@@ -16,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
 
 from common.core.errors import ValidationError
+from common.parameters.schema import Number, Rule, Section
 from common.untrusted.files import excerpt
 
 PROCESSES = "processes"
@@ -65,23 +64,23 @@ def valid_scheduler(text: str) -> bool:
     return bool(match) and 1 <= int(match["port"]) <= 65535
 
 
-_ACTIVE = Compute()
+def of(params) -> Compute:
+    """The compute section of loaded parameters (checked when they were loaded), as a Compute."""
+    return check(params.values.get("compute"), params.path)
 
 
-def activate(section: dict | None, source: str | Path = "<defaults>") -> Compute:
-    """Make this compute section the one parallel_map uses in this process (called when parameters are loaded)."""
-    global _ACTIVE
-    _ACTIVE = check(section, source)
-    return _ACTIVE
+class Scheduler(Rule):
+    """Where parallel work runs: local processes, an in-process Dask LocalCluster, or a scheduler's address."""
+
+    def describe(self) -> str:
+        return SCHEDULER_MEANING
+
+    def check(self, value, where):
+        if not isinstance(value, str) or not valid_scheduler(value):
+            raise where.fail(f"must be {self.describe()}, got {excerpt(value)}")
+        return value
 
 
-def active() -> Compute:
-    return _ACTIVE
-
-
-def dask_map(function: Callable[[Any, Any], Any], jobs: list, shared: Any, workers: int,
-             settings: Compute | None = None) -> Iterator[Any]:
-    """function(shared, job) for every job on the Dask scheduler of `settings` (default: the active one),
-    yielded in job order.  `workers`: the size of a LocalCluster; a running scheduler uses the workers it has."""
-    from common.compute.dask_cluster import run_jobs   # dask is imported only when it is used
-    return run_jobs(function, jobs, shared, workers, settings or active())
+# The `compute` section every cube has in its parameters.
+COMPUTE = Section({"scheduler": Scheduler(PROCESSES),
+                   "timeout": Number(30.0, minimum=1.0, maximum=3600.0)})   # seconds: reach it, wait for a worker

@@ -39,7 +39,6 @@ from common.core.errors import DataPerfError
 # packages, compared by a digest of their source.
 PINNED = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "threadpoolctl", "torch", "cleanlab",
           "dask", "distributed", "cloudpickle")
-SUITE_PACKAGES = ("common", "vision_debugging", "speech_selection", "vision_selection", "data_acquisition")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _POLL_SECONDS = 1.0
 CHUNKS_PER_WORKER = 8     # Dask tasks per worker (each a few consecutive jobs)
@@ -134,13 +133,21 @@ def code_identity(packages: tuple[str, ...] = ("common",)) -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     digest = hashlib.sha256()
-    installed = Path(__file__).resolve().parent.parent
     for package in packages:
-        for path in sorted((installed / package).rglob("*.py")):
-            digest.update(f"{package}/{path.relative_to(installed / package).as_posix()}\0".encode())
+        folder = _package_folder(package)
+        for path in sorted(folder.rglob("*.py")) if folder else []:
+            digest.update(f"{package}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(path.read_bytes())
     return {"python": ".".join(map(str, sys.version_info[:3])), **versions,
             f"source of {'+'.join(packages)}": digest.hexdigest()[:16]}
+
+
+def _package_folder(name: str) -> Path | None:
+    """The folder of a package installed beside common/ (the suite's packages are installed together: a cube
+    image holds common/ and its one cube), found without importing it; None for anything else."""
+    installed = Path(__file__).resolve().parents[2]
+    folder = installed / name if name and name.isidentifier() else None
+    return folder if folder is not None and (folder / "__init__.py").is_file() else None
 
 
 class Aligned:
@@ -249,8 +256,9 @@ def run_jobs(function: Callable[[Any, Any], Any], jobs: list, shared: Any, worke
     if not jobs:
         return
     with connect(settings, workers) as client:
-        cube = getattr(function, "__module__", "").split(".")[0]
-        packages = ("common", cube) if cube in SUITE_PACKAGES[1:] else ("common",)
+        # The code a job runs: common/ and the package of the job's function (a cube's), compared on the workers.
+        home = (getattr(function, "__module__", "") or "").split(".")[0]
+        packages = tuple(dict.fromkeys(("common", home) if _package_folder(home) else ("common",)))
         count = check_workers(client, settings, packages)
         size = chunk_size(len(jobs), count)
         chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from threadpoolctl import threadpool_limits
 
-from common.compute import backend as compute
+from common.compute.backend import Compute
 from common.core.progress import Progress, tracked
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -99,19 +99,21 @@ def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
 
 
 def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
-                 progress: str | Progress | None = None, shared: Any = None) -> list:
+                 progress: str | Progress | None = None, shared: Any = None, compute: Compute | None = None) -> list:
     """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
     names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
     in logs, also while one long job runs), or is a Progress that several calls share; None
-    reports nothing.
+    reports nothing.  `compute` is where the jobs run (the parameters' compute section,
+    common.compute.backend.of(params)); None: local processes.
     """
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
-    if compute.active().uses_dask and jobs:
-        return list(tracked(compute.dask_map(function, jobs, shared, n), progress, len(jobs)))
+    if compute is not None and compute.uses_dask and jobs:
+        from common.compute.dask_cluster import run_jobs   # dask is imported only when it is used
+        return list(tracked(run_jobs(function, jobs, shared, n, compute), progress, len(jobs)))
     if n <= 1:
         with _single_thread():
             return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]

@@ -21,7 +21,7 @@ import yaml
 
 from common.core.errors import DataPerfError, ValidationError, display_path
 
-ARCHIVE_DIR = "previous"
+ARCHIVE_DIR = "previous"     # earlier versions of replaced files, in every folder the suite writes: never data
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from common.core.io import sha256_file, write_text
+from common.core.io import ARCHIVE_DIR, sha256_file, write_text
 
 FILE_NAME = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -224,7 +224,7 @@ def files_under(folder: Path, sub: str = "") -> list[str]:
     found = []
     for path in start.rglob("*"):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") or part == "previous" for part in relative.parts):
+        if any(part.startswith(".") or part == ARCHIVE_DIR for part in relative.parts):
             continue
         if path.is_file() and not path.is_symlink() and relative.as_posix() != FILE_NAME:
             found.append(relative.as_posix())

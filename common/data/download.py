@@ -10,32 +10,9 @@ from common.core.errors import DataPerfError, display_path
 from common.core.io import sha256_file
 from common.untrusted.archives import extract_archive, find_folder_with
 
-__all__ = ["ANY_HASH", "OFFICIAL_SOURCES", "extract_archive", "fetch", "find_folder_with"]
+__all__ = ["ANY_HASH", "extract_archive", "fetch", "find_folder_with"]
 
 ANY_HASH = "any"
-
-# Where the official DataPerf data lives.  Upstream publishes no digests: the sha256 stays empty
-# until an organiser pins the one they trust (fetch() refuses an empty one, "any" accepts and prints).
-OFFICIAL_SOURCES = {
-    "vision_debugging": {
-        "url": "https://drive.google.com/uc?export=download&id=1_-WZCGd31XTENCtVjP4GqDLYShP3NzwK",
-        "sha256": "",
-    },
-    **{f"speech_selection_{lang}": {
-        "url": f"http://dataperf.s3.amazonaws.com/speech-selection/dataperf_{name}_data.zip", "sha256": ""}
-       for lang, name in (("en", "eng"), ("id", "ind"), ("pt", "por"))},
-    # The resources folder is shared on Google Drive on request (dataperf@coactive.ai); put the URL of the
-    # zip you were given here.  The machine labels are the public Open Images V6 file.
-    "vision_selection": {"url": "", "sha256": ""},
-    "vision_selection_machine_labels": {
-        "url": "https://storage.googleapis.com/openimages/v5/train-annotations-machine-imagelabels.csv",
-        "sha256": ""},
-    "data_acquisition": {
-        "url": "https://github.com/lchen001/Data_Acquisition_for_ML_Benchmark/releases/download/v0.0.1/marketinfo.zip",
-        "sha256": "",
-    },
-}
-
 
 def fetch(url: str, sha256: str, folder: str | Path, filename: str) -> Path:
     """Download url into folder/filename unless a copy with the right hash is already there.

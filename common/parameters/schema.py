@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from common.compute import backend as compute
 from common.core.errors import ValidationError
 from common.untrusted.files import excerpt
 from common.untrusted.parameters_file import parse_yaml, read_parameters_file
@@ -339,23 +338,6 @@ COMPAT = Boolean(False)
 DATA_SEED = Optional(Integer(None, minimum=0, maximum=2**256 - 1))
 
 
-class Scheduler(Rule):
-    """Where parallel work runs: local processes, an in-process Dask LocalCluster, or a scheduler's address."""
-
-    def describe(self) -> str:
-        return compute.SCHEDULER_MEANING
-
-    def check(self, value, where):
-        if not isinstance(value, str) or not compute.valid_scheduler(value):
-            raise where.fail(f"must be {self.describe()}, got {_shown(value)}")
-        return value
-
-
-# The `compute` section every cube has (common/compute.py).
-COMPUTE = Section({"scheduler": Scheduler(compute.PROCESSES),
-                   "timeout": Number(30.0, minimum=1.0, maximum=3600.0)})   # seconds: reach it, wait for a worker
-
-
 def source_choice() -> Choice:
     return Choice("embedded", ["embedded", "official"])
 
@@ -418,8 +400,6 @@ class Parameters:
         params = cls(schema.validate(given, path, overrides), path, schema)
         for check in schema.checks:
             check(params)
-        if "compute" in params.values:   # the parameters just loaded decide where parallel work runs
-            compute.activate(params.values["compute"], path)
         return params
 
     def get(self, key: str) -> Any:

@@ -5,7 +5,6 @@ import math
 from typing import Iterable
 
 import numpy as np
-from scipy import stats
 
 
 def summarize(values: Iterable[float], bounds: tuple[float, float] | None = None) -> dict:
@@ -21,6 +20,7 @@ def summarize(values: Iterable[float], bounds: tuple[float, float] | None = None
     mean = float(x.mean())
     if x.size == 1:
         return {"n": 1, "mean": mean, "std": 0.0, "ci95_low": mean, "ci95_high": mean}
+    from scipy import stats   # imported when an interval is computed: it costs most of a second at start-up
     std = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.975, df=x.size - 1)) * std / math.sqrt(x.size)
     low, high = mean - half, mean + half

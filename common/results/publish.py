@@ -51,11 +51,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from common.core.errors import DataPerfError
+from common.core.io import ARCHIVE_DIR as ARCHIVE
 from common.core.io import json_text
 
 RUNS = "runs"
 LATEST = "latest"
-ARCHIVE = "previous"           # submissions: earlier versions of replaced files, previous/<stamp>/
 STAGING = ".staging-"
 JOURNAL = ".publishing.json"
 MIN_FREE_BYTES = 1 << 20

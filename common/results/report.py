@@ -16,8 +16,7 @@ import jinja2
 import yaml
 
 from common.core.errors import DataPerfError
-from common.core.io import read_json, read_yaml, write_text
-from common.cubes.registry import CUBES, cube_dir
+from common.core.io import read_json, write_text
 from common.results.leaderboard import SCHEMA, format_seconds, group_count
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,13 +34,6 @@ class CubeReport:
     problem: str | None = None          # why there is no leaderboard (no results yet, an older schema)
     images: list[dict] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
-
-
-def _default_folder(cube: str, task: str, name: str) -> str:
-    """A task parameter's default path in the cube's mlcube.yaml (relative to the workspace)."""
-    spec = read_yaml(cube_dir(cube) / "mlcube.yaml")
-    value = spec["tasks"][task]["parameters"]["outputs"][name]
-    return value["default"] if isinstance(value, dict) else value
 
 
 def _images(folder: Path) -> list[dict]:
@@ -70,13 +62,20 @@ def _inputs(results: Path, summary: dict) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def collect(workspace_root: Path | None = None) -> list[CubeReport]:
-    """Each cube's results in `workspace_root/<cube>` (default: the cube's own workspace/)."""
+@dataclass(frozen=True)
+class Place:
+    """Where one cube's outputs lie: its workspace, results folder and figures folder."""
+    cube: str
+    workspace: Path
+    results: Path
+    plots: Path
+
+
+def collect(places: list[Place]) -> list[CubeReport]:
+    """Each cube's results at its place (common.tasks.local.report_places finds them)."""
     reports = []
-    for cube in CUBES:
-        workspace = (Path(workspace_root) / cube) if workspace_root else cube_dir(cube) / "workspace"
-        report = CubeReport(cube, workspace, workspace / _default_folder(cube, "evaluate", "results_folder"),
-                            workspace / _default_folder(cube, "plot", "plot_folder"))
+    for place in places:
+        report = CubeReport(place.cube, place.workspace, place.results, place.plots)
         path = report.results / "summary.json"
         if not path.is_file():
             report.problem = "no results yet: run its evaluate task"
@@ -135,8 +134,9 @@ def default_output(workspace_root: Path | None) -> Path:
     return (Path(workspace_root) if workspace_root else Path.cwd()) / REPORT_NAME
 
 
-def write_report(workspace_root: Path | None = None, output: Path | None = None) -> tuple[Path, list[CubeReport]]:
-    reports = collect(workspace_root)
+def write_report(places: list[Place], workspace_root: Path | None = None,
+                 output: Path | None = None) -> tuple[Path, list[CubeReport]]:
+    reports = collect(places)
     if not any(r.summary for r in reports):
         where = workspace_root or "the cubes' own workspaces"
         raise DataPerfError(f"no cube has results in {where}: run `dataperf demo` or a cube's evaluate task first")

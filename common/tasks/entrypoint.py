@@ -10,8 +10,6 @@ task is checked (a folder, writable, not full) before the task starts.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import sys
 from pathlib import Path
 from typing import Callable
@@ -19,7 +17,11 @@ from typing import Callable
 import click
 
 from common.core.errors import DataPerfError, ValidationError
+from common.cubes import registry
+from common.cubes.contract import TASK_ORDER
 from common.parameters.schema import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
+from common.results.publish import check_output_folder
+from common.tasks.local import task_paths
 from common.untrusted.files import excerpt
 
 
@@ -35,9 +37,18 @@ def run_guarded(function: Callable, **kwargs):
         sys.exit(130)
 
 
+TASK_HELP = {
+    "download": "Fetch the official data or generate the embedded data set into the data folder(s).",
+    "create_baselines": "Run the baseline methods (and any participant class named in parameters.yaml) and write "
+                        "their submissions.",
+    "evaluate": "Score every submission of submission_folder; results published as one set.",
+    "plot": "Draw the figures of the results.",
+}
+
+
 def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
     """The `--key=value` options after a task's paths: parameters.yaml keys, values read as YAML."""
-    schema = importlib.import_module(f"{cube}.config").SCHEMA
+    schema = registry.get(cube).schema
     overrides = {}
     for item in extra:
         name, sep, value = item[2:].partition("=") if item.startswith("--") else ("", "", "")
@@ -52,36 +63,49 @@ def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
     return overrides
 
 
-def _run_task(cube: str, task: str, task_function: Callable, paths: dict[str, Path], extra: list[str]):
-    from common.tasks.local import task_paths   # reads mlcube.yaml; imported here, as the cube packages import this module
-    from common.results.publish import check_output_folder
+def _run_task(cube: str, task: str, paths: dict[str, Path], extra: list[str]):
     overrides = parameter_options(cube, list(paths), extra)
     for name, (direction, kind, _) in task_paths(cube, task).items():
         if direction == "outputs" and name in paths:
             check_output_folder(paths[name] if kind == "directory" else paths[name].parent, name)
     with command_line_overrides(overrides):
-        return task_function(**paths)
+        return registry.get(cube).task(task)(**paths)
 
 
-def _command(cube: str, name: str, function: Callable) -> click.Command:
-    signature = inspect.signature(function)
-
+def _command(cube: str, task: str) -> click.Command:
     @click.pass_context
     def callback(ctx, **kwargs):
-        run_guarded(_run_task, cube=cube, task=name, task_function=function,
-                    paths={k: Path(v) for k, v in kwargs.items()}, extra=list(ctx.args))
+        run_guarded(_run_task, cube=cube, task=task, paths={k: Path(v) for k, v in kwargs.items()},
+                    extra=list(ctx.args))
 
-    params = [click.Option([f"--{p}"], required=True, type=str, metavar="PATH",
-                           help=f"{p} (a path, as mlcube passes it)") for p in signature.parameters]
-    doc = (inspect.getdoc(inspect.getmodule(function)) or "").split("\n")[0]
-    return click.Command(name, callback=callback, params=params,
-                         help=doc + "  Parameters of parameters.yaml can follow as --key=value (--data.scale=0.5).",
+    params = [click.Option([f"--{name}"], required=True, type=str, metavar="PATH",
+                           help=f"{name} (a path, as mlcube passes it)") for name in task_paths(cube, task)]
+    return click.Command(task, callback=callback, params=params,
+                         help=TASK_HELP[task] + "  Parameters of parameters.yaml can follow as --key=value "
+                                                "(--data.scale=0.5).",
                          context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
-def cube_cli(cube: str, tasks: dict[str, Callable]) -> click.Group:
-    group = click.Group(cube, help=f"The {cube} cube: tasks {', '.join(tasks)}.",
-                        context_settings={"help_option_names": ["-h", "--help"]})
-    for name, function in tasks.items():
-        group.add_command(_command(cube, name, function))
-    return group
+class CubeGroup(click.Group):
+    """A cube's tasks as sub-commands, built from its mlcube.yaml when asked for; nothing of the cube's own code
+    is imported until a task runs."""
+
+    def __init__(self, cube: str):
+        super().__init__(cube, help=f"{registry.get(cube).title}.  Tasks: {', '.join(TASK_ORDER)}.",
+                         context_settings={"help_option_names": ["-h", "--help"]})
+        self.cube = cube
+
+    def list_commands(self, ctx):
+        return list(TASK_ORDER)
+
+    def get_command(self, ctx, name):
+        return _command(self.cube, name) if name in TASK_ORDER else None
+
+
+def cube_cli(cube: str) -> click.Group:
+    return CubeGroup(cube)
+
+
+def cube_main(cube: str) -> None:
+    """The container ENTRYPOINT: `python3 -m <cube> TASK --name=value ...`, as mlcube calls it."""
+    cube_cli(cube)(prog_name=cube)

@@ -7,7 +7,6 @@ checked by the cube's schema); an override that names neither is an error, as is
 """
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,17 @@ import click
 
 from common.core.errors import DataPerfError, ValidationError
 from common.core.io import read_yaml
-from common.cubes.registry import cube_dir, cube_module
-from common.parameters.schema import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
+from common.cubes import registry
+from common.cubes.contract import TASK_ORDER
+from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,
+                                      unknown_override)
 from common.results.publish import check_output_folder
+from common.results.report import Place
 
 
 def task_paths(cube: str, task: str) -> dict[str, tuple[str, str, str]]:
     """name -> (direction 'inputs'/'outputs', kind 'directory'/'file', default) for one task of mlcube.yaml."""
-    mlcube_yaml = cube_dir(cube) / "mlcube.yaml"
+    mlcube_yaml = registry.get(cube).folder / "mlcube.yaml"
     tasks = read_yaml(mlcube_yaml).get("tasks", {})
     if task not in tasks:
         raise DataPerfError(f"{mlcube_yaml}: unknown task '{task}' (tasks: {', '.join(tasks)})")
@@ -57,7 +59,7 @@ def task_arguments(cube: str, task: str, workspace: Path, overrides: dict[str, s
 
 def prepare_workspace(cube: str, workspace: Path | None) -> Path:
     """The cube's own workspace by default; a new one gets a copy of the default parameters."""
-    default = cube_dir(cube) / "workspace"
+    default = registry.get(cube).folder / "workspace"
     workspace = (workspace or default).resolve()
     if workspace.exists() and not workspace.is_dir():
         raise DataPerfError(f"{workspace}: the workspace is not a folder")
@@ -69,9 +71,9 @@ def prepare_workspace(cube: str, workspace: Path | None) -> Path:
 
 def split_overrides(cube: str, tasks: list[str], overrides: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
     """(task path overrides, parameter overrides with their values read as YAML); anything else is an error."""
-    schema = importlib.import_module(f"{cube}.config").SCHEMA
+    schema = registry.get(cube).schema
     used_paths = {name for task in tasks for name in task_paths(cube, task)}
-    all_paths = {name for task in cube_module(cube).TASKS for name in task_paths(cube, task)}
+    all_paths = {name for task in TASK_ORDER for name in task_paths(cube, task)}
     paths, parameters = {}, {}
     for name, value in overrides.items():
         if name in used_paths:
@@ -87,18 +89,29 @@ def split_overrides(cube: str, tasks: list[str], overrides: dict[str, str]) -> t
 
 
 def run_tasks(cube: str, tasks: list[str], workspace: Path | None, overrides: dict[str, str]) -> Path:
-    module = cube_module(cube)
+    record = registry.get(cube)
     for task in tasks:
-        if task not in module.TASKS:
-            raise DataPerfError(f"unknown task '{task}' for {cube} (tasks: {', '.join(module.TASKS)})")
+        if task not in TASK_ORDER:
+            raise DataPerfError(f"unknown task '{task}' for {cube} (tasks: {', '.join(TASK_ORDER)})")
     paths, parameters = split_overrides(cube, tasks, overrides)
     workspace = prepare_workspace(cube, workspace)
     arguments = {task: task_arguments(cube, task, workspace, paths) for task in tasks}
-    config = importlib.import_module(f"{cube}.config")
     with command_line_overrides(parameters):
         for task in tasks:   # the parameters (file and overrides) are checked before the first task starts
-            config.load(arguments[task]["parameters_file"])
+            Parameters.load(arguments[task]["parameters_file"], record.schema)
         for task in tasks:
             click.echo(f"== {cube}: {task}", err=True)
-            module.TASKS[task](**arguments[task])
+            record.task(task)(**arguments[task])
     return workspace
+
+
+def report_places(workspace_root: Path | None) -> list[Place]:
+    """Every cube's workspace (`workspace_root/<cube>`, default the cube's own workspace/) and, in it, the results
+    and figures folders of its mlcube.yaml: what the suite report reads."""
+    places = []
+    for cube in registry.names():
+        workspace = Path(workspace_root) / cube if workspace_root else registry.get(cube).folder / "workspace"
+        results = task_paths(cube, "evaluate")["results_folder"][2]
+        plots = task_paths(cube, "plot")["plot_folder"][2]
+        places.append(Place(cube, workspace, workspace / results, workspace / plots))
+    return places

@@ -7,10 +7,10 @@ from abc import ABC
 from pathlib import Path
 
 from common.core.errors import DataPerfError, ValidationError
+from common.core.io import ARCHIVE_DIR
 from common.untrusted.files import excerpt, folder_entries
 
 METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-ARCHIVE_FOLDER = "previous"    # where common.io keeps earlier results: never a method
 
 
 class Method(ABC):
@@ -67,7 +67,7 @@ def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submi
     top_files, top_folders, top_others = folder_entries(folder)
     places = [(loose_method, folder, top_files + [p for p in top_others if p.suffix in suffixes])]
     for place in top_folders:
-        if not place.name.startswith(".") and place.name != ARCHIVE_FOLDER:
+        if not place.name.startswith(".") and place.name != ARCHIVE_DIR:
             files, _, others = folder_entries(place)
             places.append((place.name, place, sorted(files + others)))
     errors = [not_a_file(p) for p in top_others if not p.name.startswith(".") and p.suffix not in suffixes]

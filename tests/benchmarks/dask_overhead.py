@@ -132,7 +132,6 @@ def main() -> None:
                         scheduler = cluster.address if mode == "scheduler" else mode
                         rows[mode].append(measure(name, ws, values, run, part_key, scheduler, args.workers,
                                                   f"{mode} #{r + 1}"))
-                    compute.activate(None)
                 reference = rows["processes"][0]["results"]
                 identical = cold["results"] == reference and all(
                     m["results"] == reference for ms in rows.values() for m in ms)

@@ -147,12 +147,11 @@ def main() -> None:
         cubes = [vision_debugging(tmp / "vd", args.submissions), speech_selection(tmp / "ss", args.submissions)]
         cluster = start_cluster(tmp / "cluster", workers=2)
         try:
-            compute.activate({"scheduler": cluster.address})
-            parallel_map(compute_jobs.slow_identity, range(2))   # warm: the workers imported the helpers
+            there = compute.check({"scheduler": cluster.address})
+            parallel_map(compute_jobs.slow_identity, range(2), compute=there)   # warm: the workers imported the helpers
             started = time.perf_counter()
-            parallel_map(compute_jobs.seeded_draw, range(args.noop_jobs), shared={"seed": 1})
+            parallel_map(compute_jobs.seeded_draw, range(args.noop_jobs), shared={"seed": 1}, compute=there)
             noop = (time.perf_counter() - started) / args.noop_jobs
-            compute.activate(None)
             for cube in cubes:
                 cube["bytes"], cube["scatter"] = shipping(cluster.address, cube.pop("shared"))
         finally:

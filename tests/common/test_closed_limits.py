@@ -7,7 +7,7 @@ import yaml
 from common.closed.limits import DEFAULTS, Limits, parse_limits
 from common.closed.seeds import MIN_ROUND_SEED, generator_seed, new_round_seed, round_data
 from common.core.errors import ValidationError
-from common.cubes.registry import CUBES
+from common.cubes import registry
 from common.tasks.local import run_tasks
 
 import importlib
@@ -19,7 +19,7 @@ def load(cube: str, tmp_path, values: dict):
     return importlib.import_module(f"{cube}.config").load(path)
 
 
-@pytest.mark.parametrize("cube", CUBES)
+@pytest.mark.parametrize("cube", registry.names())
 def test_every_cube_takes_the_closed_section_and_a_data_seed(cube, tmp_path):
     params = load(cube, tmp_path, {"closed": {"timeout_seconds": 30, "cpus": 1, "output_files": 100},
                                    "data": {"seed": 2**127 + 5}})

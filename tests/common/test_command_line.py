@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import vision_debugging
 from common.cli import main
+from common.tasks.entrypoint import cube_cli
 from support.vision_debugging import evaluate_args, make_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def dataperf(*args) -> Ran:
 
 def entrypoint(cube, task, *args) -> Ran:
     assert cube == "vision_debugging"
-    result = CliRunner().invoke(vision_debugging.cli, [task, *args])
+    result = CliRunner().invoke(cube_cli("vision_debugging"), [task, *args])
     return Ran(result.exit_code, result.stdout, result.stderr)
 
 

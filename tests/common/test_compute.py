@@ -14,12 +14,6 @@ from common.compute.parallel import parallel_map
 from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 
 
-@pytest.fixture(autouse=True)
-def _processes_again():
-    yield
-    compute.activate(None)
-
-
 @pytest.mark.parametrize("scheduler", ["processes", "local-cluster", "tcp://127.0.0.1:8786", "tcp://dask-head:8786",
                                        "tcp://scheduler.example.org:1", "tcp://[::1]:8786"])
 def test_accepted_schedulers(scheduler):
@@ -41,20 +35,27 @@ def test_refused_timeouts(timeout):
 
 
 @pytest.mark.parametrize("cube", ["vision_debugging", "speech_selection", "vision_selection", "data_acquisition"])
-def test_every_cube_has_the_compute_section_and_loading_it_chooses_the_scheduler(cube, tmp_path):
+def test_every_cube_has_the_compute_section_and_loading_it_changes_nothing_else(cube, tmp_path):
+    """The section is read from the loaded parameters (compute.of) and passed to what runs jobs: loading a file
+    never switches a process-wide scheduler."""
     import importlib
     config = importlib.import_module(f"{cube}.config")
     shipped = yaml.safe_load((importlib.resources.files(cube) / "workspace" / "parameters.yaml").read_text())
     assert shipped["compute"] == {"scheduler": "processes", "timeout": 30} and config.DEFAULTS["compute"] == compute.DEFAULTS
     (tmp_path / "p.yaml").write_text(yaml.safe_dump({"compute": {"scheduler": "tcp://127.0.0.1:9", "timeout": 5}}))
-    config.load(tmp_path / "p.yaml")
-    assert compute.active() == compute.Compute("tcp://127.0.0.1:9", 5.0) and compute.active().uses_dask
+    params = config.load(tmp_path / "p.yaml")
+    assert compute.of(params) == compute.Compute("tcp://127.0.0.1:9", 5.0) and compute.of(params).uses_dask
+    assert compute.of(config.load(_write(tmp_path / "q.yaml", {}))) == compute.Compute()
     (tmp_path / "p.yaml").write_text(yaml.safe_dump({"compute": {"scheduler": "tcp://nowhere"}}))
     with pytest.raises(ValidationError, match="parameter 'compute.scheduler'"):
         config.load(tmp_path / "p.yaml")
     (tmp_path / "p.yaml").write_text("{}")
-    config.load(tmp_path / "p.yaml")    # parameters without the section: the default again
-    assert compute.active() == compute.Compute()
+    assert compute.of(config.load(tmp_path / "p.yaml")) == compute.Compute()   # without the section: the default
+
+
+def _write(path, values):
+    path.write_text(yaml.safe_dump(values))
+    return path
 
 
 def test_errors_survive_pickling_with_their_message_and_parts():

@@ -29,14 +29,8 @@ def cluster(tmp_path_factory):
     running.close()
 
 
-@pytest.fixture(autouse=True)
-def _processes_again():
-    yield
-    compute.activate(None)
-
-
-def use(address: str, timeout: float = 30) -> None:
-    compute.activate({"scheduler": address, "timeout": timeout})
+def use(address: str, timeout: float = 30) -> compute.Compute:
+    return compute.check({"scheduler": address, "timeout": timeout})
 
 
 def test_scheduler_workers_nannies_and_dashboards_listen_on_loopback_only(cluster):
@@ -49,11 +43,11 @@ def test_scheduler_workers_nannies_and_dashboards_listen_on_loopback_only(cluste
 def test_jobs_run_in_order_on_the_workers_which_receive_the_shared_inputs_once(cluster, capsys):
     x = np.random.default_rng(0).random((300, 64))
     local = parallel_map(compute_jobs.matrix_product_row, range(40), 2, shared={"x": x})
-    use(cluster.address)
-    remote = parallel_map(compute_jobs.matrix_product_row, range(40), 2, shared={"x": x})
+    there = use(cluster.address)
+    remote = parallel_map(compute_jobs.matrix_product_row, range(40), 2, shared={"x": x}, compute=there)
     assert [r[1] for r in remote] == [r[1] for r in local]          # bit for bit, in job order
     assert all(aligned and writable for _, _, aligned, writable in remote)
-    seen = parallel_map(compute_jobs.shared_identity, range(40), 2, shared={"x": x})
+    seen = parallel_map(compute_jobs.shared_identity, range(40), 2, shared={"x": x}, compute=there)
     by_worker = {}
     for pid, identity in seen:
         by_worker.setdefault(pid, set()).add(identity)
@@ -64,19 +58,18 @@ def test_jobs_run_in_order_on_the_workers_which_receive_the_shared_inputs_once(c
 
 
 def test_workers_run_one_blas_and_one_torch_thread(cluster):
-    use(cluster.address)
-    for pools in parallel_map(compute_jobs.threads, range(4)):
+    for pools in parallel_map(compute_jobs.threads, range(4), compute=use(cluster.address)):
         assert set(pools.values()) == {1}, pools
 
 
 def test_a_validation_error_on_a_worker_reaches_the_user_as_one_line(cluster, capsys):
-    use(cluster.address)
+    there = use(cluster.address)
     with pytest.raises(ValidationError) as info:
-        parallel_map(compute_jobs.refuse, range(8))
+        parallel_map(compute_jobs.refuse, range(8), compute=there)
     assert (info.value.file, info.value.item, info.value.rule) == ("submissions/x.txt", "line 3", "not a whole number")
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
-        run_guarded(lambda: parallel_map(compute_jobs.refuse, range(8)))
+        run_guarded(lambda: parallel_map(compute_jobs.refuse, range(8), compute=there))
     assert stop.value.code == 1
     assert capsys.readouterr().err == "error: submissions/x.txt: line 3: not a whole number\n"
 
@@ -85,20 +78,20 @@ def test_an_unreachable_scheduler_is_one_clear_error_within_the_timeout():
     with socket.socket() as probe:          # a loopback port that nothing listens on
         probe.bind((LOOPBACK, 0))
         port = probe.getsockname()[1]
-    use(f"tcp://{LOOPBACK}:{port}", timeout=2)
+    there = use(f"tcp://{LOOPBACK}:{port}", timeout=2)
     started = time.monotonic()
     with pytest.raises(DataPerfError, match=rf"^cannot reach the Dask scheduler at tcp://127.0.0.1:{port} "
                                             r"\(compute.scheduler\) within 2 s"):
-        parallel_map(compute_jobs.slow_identity, range(3))
+        parallel_map(compute_jobs.slow_identity, range(3), compute=there)
     assert time.monotonic() - started < 20
 
 
 def test_a_scheduler_without_workers_is_an_error_not_a_wait():
     from distributed import LocalCluster
     with LocalCluster(n_workers=0, host=LOOPBACK, protocol="tcp", dashboard_address=None, processes=False) as empty:
-        use(empty.scheduler_address, timeout=1)
+        there = use(empty.scheduler_address, timeout=1)
         with pytest.raises(DataPerfError, match=rf"^no Dask worker connected to {empty.scheduler_address} within 1 s"):
-            parallel_map(compute_jobs.slow_identity, range(3))
+            parallel_map(compute_jobs.slow_identity, range(3), compute=there)
 
 
 def test_a_local_cluster_runs_on_loopback_and_gives_the_same_results(capsys):
@@ -107,13 +100,13 @@ def test_a_local_cluster_runs_on_loopback_and_gives_the_same_results(capsys):
     from common.compute.dask_cluster import connect
     x = np.random.default_rng(1).random((200, 32))
     local = parallel_map(compute_jobs.matrix_product_row, range(12), 2, shared={"x": x})
-    settings = compute.activate({"scheduler": "local-cluster"})
+    settings = use("local-cluster")
     with connect(settings, 2):
         me = psutil.Process(os.getpid())
         listening = [c.laddr.ip for p in [me, *me.children(recursive=True)] for c in p.net_connections(kind="inet")
                      if c.status == psutil.CONN_LISTEN]
     assert listening and set(listening) == {LOOPBACK}
-    remote = parallel_map(compute_jobs.matrix_product_row, range(12), 2, shared={"x": x})
+    remote = parallel_map(compute_jobs.matrix_product_row, range(12), 2, shared={"x": x}, compute=settings)
     assert [r[1] for r in remote] == [r[1] for r in local] and all(r[2] and r[3] for r in remote)
     assert "jobs run on a local Dask cluster of 2 worker processes; dashboard http://127.0.0.1:" in capsys.readouterr().out
 
@@ -186,7 +179,6 @@ def local_runs(tmp_path_factory):
             ws = tmp_path_factory.mktemp(cube) / "ws"
             values = BUILD[cube](ws)
             made[cube] = ws, values, run_evaluate(cube, ws, values, "processes", "results_local")
-            compute.activate(None)
         return made[cube]
     return get
 

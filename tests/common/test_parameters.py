@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError, ValidationError
-from common.parameters.schema import MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text, Workers, command_line_overrides
+from common.cubes import registry
+from common.parameters.schema import (MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text,
+                                      Workers, command_line_overrides)
 from common.untrusted.parameters_file import MAX_DEPTH, PARAMETERS_LIMIT, read_parameters_file
 
-CUBES = ["vision_debugging", "speech_selection", "vision_selection", "data_acquisition"]
+CUBES = registry.names()
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

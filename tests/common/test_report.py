@@ -12,7 +12,10 @@ from importlib import metadata
 
 import pytest
 
-from common.cubes.registry import CUBES
+from common.cubes import registry
+from common.tasks.local import report_places
+
+CUBES = registry.names()
 from common.results.report import collect, combined_table, render, write_report
 
 from support.report import REFUSED_METHOD, TIED_METHOD
@@ -28,7 +31,7 @@ def _section(page: str, cube: str) -> str:
 
 
 def test_every_cube_has_a_leaderboard_in_rank_order(suite):
-    page = render(collect(suite))
+    page = render(collect(report_places(suite)))
     for cube in CUBES:
         summary = _summary(suite, cube)
         section = _section(page, cube)
@@ -44,7 +47,7 @@ def test_every_cube_has_a_leaderboard_in_rank_order(suite):
 
 
 def test_breakdown_interval_extras_and_run_time(suite):
-    page = render(collect(suite))
+    page = render(collect(report_places(suite)))
     da = _section(page, "data_acquisition")
     assert "DataPerf score" in da and "spent / budget" in da and "Per market" in da
     vs = _section(page, "vision_selection")
@@ -64,14 +67,14 @@ def test_refused_submissions_are_listed_with_their_reason(suite):
     assert REFUSED_METHOD not in summary["methods"]
     assert [(r["method"], r["file"]) for r in summary["refused"]] == \
         [(REFUSED_METHOD, f"{REFUSED_METHOD}/0.txt"), (REFUSED_METHOD, f"{REFUSED_METHOD}/1.txt")]
-    section = _section(render(collect(suite)), "data_acquisition")
+    section = _section(render(collect(report_places(suite))), "data_acquisition")
     refused = section[section.index("<h3>Refused submissions</h3>"):]
     assert f"<code>{REFUSED_METHOD}/1.txt</code>" in refused and "over the budget of" in refused
-    assert "None: every submission was accepted." in _section(render(collect(suite)), "vision_selection")
+    assert "None: every submission was accepted." in _section(render(collect(report_places(suite))), "vision_selection")
 
 
 def test_figures_are_embedded_and_nothing_is_fetched(suite):
-    page = render(collect(suite))
+    page = render(collect(report_places(suite)))
     for cube in CUBES:
         pngs = sorted(p.name for p in (suite / cube / "plots").glob("*.png"))
         section = _section(page, cube)
@@ -84,7 +87,7 @@ def test_figures_are_embedded_and_nothing_is_fetched(suite):
 
 
 def test_run_record_versions_parameters_and_hashes(suite):
-    section = _section(render(collect(suite)), "vision_debugging")
+    section = _section(render(collect(report_places(suite))), "vision_debugging")
     record = section[section.index("<h3>Run record</h3>"):]
     assert f"<code>numpy {metadata.version('numpy')}</code>" in record and "not run in a container" in record
     assert "knn_shapley" in record                                       # the parameters
@@ -100,7 +103,7 @@ def test_container_image_shown_when_the_run_record_has_one(suite, tmp_path):
     summary = json.loads(path.read_text())
     summary["run"]["container"] = {"image": "dataperf/vision-selection:0.1.0", "image_id": "sha256:" + "ab" * 32}
     path.write_text(json.dumps(summary))
-    section = _section(render(collect(root)), "vision_selection")
+    section = _section(render(collect(report_places(root))), "vision_selection")
     assert "image <code>dataperf/vision-selection:0.1.0</code>, id <code>sha256:abab" in section
 
 
@@ -109,7 +112,7 @@ def test_cubes_without_results_are_named_and_old_summaries_not_read(suite, tmp_p
     shutil.copytree(suite / "data_acquisition", root / "data_acquisition")
     (root / "speech_selection" / "results").mkdir(parents=True)
     (root / "speech_selection" / "results" / "summary.json").write_text('{"methods": {}}')
-    reports = {r.cube: r for r in collect(root)}
+    reports = {r.cube: r for r in collect(report_places(root))}
     assert reports["data_acquisition"].summary and not reports["vision_debugging"].summary
     assert reports["vision_debugging"].problem == "no results yet: run its evaluate task"
     assert "earlier version" in reports["speech_selection"].problem
@@ -120,7 +123,7 @@ def test_cubes_without_results_are_named_and_old_summaries_not_read(suite, tmp_p
 
 
 def test_combined_table_has_every_method_of_every_cube(suite):
-    table = combined_table(collect(suite))
+    table = combined_table(collect(report_places(suite)))
     lines = table.splitlines()
     assert lines[0].split()[:4] == ["cube", "rank", "method", "score"]
     for cube in CUBES:
@@ -148,7 +151,7 @@ def test_report_command(suite, tmp_path):
 def test_write_report_default_place(suite, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(suite / "vision_selection", root / "vision_selection")
-    path, reports = write_report(root)
+    path, reports = write_report(report_places(root), root)
     assert path == root / "dataperf_report.html" and path.is_file() and len(reports) == len(CUBES)
 
 

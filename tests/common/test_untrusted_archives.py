@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError, ValidationError
-from common.cubes.registry import CUBES, cube_module
+from common.cubes import registry
 from common.tasks.local import task_arguments
 from common.untrusted import archives
 from common.untrusted.archives import Limits, extract_archive, find_folder_with
@@ -247,7 +247,7 @@ def _official(cube: str, url: str, sha256: str) -> dict:
             "data_acquisition": {"source": "official", "official": {"marketinfo": source}}}[cube]
 
 
-@pytest.mark.parametrize("cube", CUBES)
+@pytest.mark.parametrize("cube", registry.names())
 def test_every_cube_refuses_the_link_chain_even_with_a_pinned_sha256(cube, tmp_path, http_folder):
     root, url = http_folder
     data = link_chain_tar(depth=6)
@@ -258,7 +258,7 @@ def test_every_cube_refuses_the_link_chain_even_with_a_pinned_sha256(cube, tmp_p
         {"data": _official(cube, f"{url}/data.zip", hashlib.sha256(data).hexdigest())}))
     arguments = task_arguments(cube, "download", workspace, {})
     with pytest.raises(ValidationError) as info:
-        cube_module(cube).TASKS["download"](**arguments)
+        registry.get(cube).task("download")(**arguments)
     message = str(info.value)
     # named relative to the task parameter the archive lies under, as in Docker: no absolute path
     assert "member 'l0': links are not allowed in archives" in message and str(tmp_path) not in message

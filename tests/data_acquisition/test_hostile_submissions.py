@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError
-from data_acquisition import TASKS
+from data_acquisition import CUBE
 from data_acquisition.data import market_files
 from data_acquisition.submission import SIZE_LIMIT_BYTES, check_counts, parse_counts
 
@@ -36,7 +36,7 @@ def _workspace(tmp_path, compat=False) -> Path:
 
 def _error(ws) -> str:
     with pytest.raises(DataPerfError) as info:
-        TASKS["evaluate"](parameters_file=ws / "parameters.yaml", market_folder=ws / "marketinfo",
+        CUBE.task("evaluate")(parameters_file=ws / "parameters.yaml", market_folder=ws / "marketinfo",
                           seller_folder=ws / "features", submission_folder=ws / "submissions",
                           results_folder=ws / "results")
     return str(info.value)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError, ValidationError, ValidationErrors
-from speech_selection import TASKS
+from speech_selection import CUBE
 from speech_selection.data import language_files, read_id_lists
 from speech_selection.evaluate import Language
 from speech_selection.submission import json_limit, read_json_submission, validate_selection
@@ -54,7 +54,7 @@ def _evaluate(ws, tmp_path, content, link: Path | None = None) -> str:
         path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
     (folder / "m" / "pt_25_train.json").write_text(json.dumps(_valid(ws, "pt")))
     with pytest.raises(DataPerfError) as info:
-        TASKS["evaluate"](parameters_file=ws / "parameters.yaml", data_folder=ws / "data", submission_folder=folder,
+        CUBE.task("evaluate")(parameters_file=ws / "parameters.yaml", data_folder=ws / "data", submission_folder=folder,
                           results_folder=tmp_path / "results")
     return str(info.value)
 

@@ -14,7 +14,7 @@ import yaml
 
 from common.closed.docker_runner import Finished, Handle, ImageInfo, ImageProblem
 from common.closed.views import OUTPUT, VIEW
-from common.cubes.registry import CUBES, cube_dir, cube_module
+from common.cubes import registry
 from common.tasks.local import run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +35,8 @@ TINY = {
 
 def use_templates() -> None:
     """Make the templates' example packages importable, as they are once installed in an image."""
-    for cube in CUBES:
-        folder = str(cube_dir(cube) / "closed_template")
+    for cube in registry.names():
+        folder = str(registry.get(cube).folder / "closed_template")
         if folder not in sys.path:
             sys.path.insert(0, folder)
 
@@ -68,7 +68,7 @@ def run_command(command: list[str], view: Path, output: Path) -> None:
     for option in options:
         name, _, value = option[2:].partition("=")
         arguments[name] = Path(value.replace(VIEW, str(view)).replace(OUTPUT, str(output)))
-    cube_module(cube).TASKS[task](**arguments)
+    registry.get(cube).task(task)(**arguments)
 
 
 def honest(command, view, output) -> Finished:

@@ -30,7 +30,9 @@ class LoopbackCluster:
         self.address = ""
 
     def _start(self, name: str, arguments: list[str]) -> subprocess.Popen:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+        # The checkout first: tests/<cube>/ folders would otherwise shadow the cube packages as namespace packages.
+        path = [str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         log = open(self.folder / f"{name}.log", "wb")   # noqa: SIM115 (closed with the process)
         process = subprocess.Popen([sys.executable, "-m", "dask", *arguments], stdout=log, stderr=subprocess.STDOUT,
                                    env=env, cwd=self.folder, start_new_session=True)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError
-from vision_debugging import TASKS
+from vision_debugging import CUBE
 from vision_debugging.submission import parse_submission, ranking_limit, read_time
 
 from support.vision_debugging import evaluate_args, make_workspace
@@ -50,7 +50,7 @@ def _submissions(tmp_path, ws, files: dict[str, bytes | str]) -> Path:
 def _error(ws, folder) -> str:
     args = {**evaluate_args(ws), "submission_folder": folder, "results_folder": folder.parent / "results"}
     with pytest.raises(DataPerfError) as info:
-        TASKS["evaluate"](**args)
+        CUBE.task("evaluate")(**args)
     return str(info.value)
 
 
@@ -68,13 +68,16 @@ def test_links_to_system_files_are_refused(ws, tmp_path, target):
     assert "is a symbolic link" in message and "root:" not in message and "PATH" not in message
 
 
-def test_a_linked_time_file_leaks_nothing(ws, tmp_path):
+def test_a_linked_time_file_leaks_nothing_and_counts_as_unknown(ws, tmp_path, capsys):
+    """A run time is shown, never scored: a bad time file is a warning in every cube, the method is scored."""
     hidden = ws / "data" / f"dataset_{TASK_A}_train.csv"
     ranking = "".join(f"{i}\n" for i in range(_n(ws)))
     folder = _submissions(tmp_path, ws, {f"{TASK_A}_m.txt": ranking, f"time_{TASK_A}_m.txt": hidden})
-    message = _error(ws, folder)
-    assert message == f"submission_folder: time_{TASK_A}_m.txt: is a symbolic link (or lies under one): supply the file itself"
-    assert "ImageID" not in message
+    args = {**evaluate_args(ws), "submission_folder": folder, "results_folder": folder.parent / "results"}
+    methods = CUBE.task("evaluate")(**args)
+    out = capsys.readouterr().out
+    assert f"warning: submission_folder: time_{TASK_A}_m.txt: is a symbolic link (or lies under one)" in out
+    assert "ImageID" not in out and methods["m"]["seconds"] is None
 
 
 def test_the_submission_folder_may_be_a_link_but_nothing_below_it(ws, tmp_path):

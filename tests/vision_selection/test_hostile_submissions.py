@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError
-from vision_selection import TASKS
+from vision_selection import CUBE
 from vision_selection.data import layout, read_examples, read_pool_ids
 from vision_selection.submission import PoolIndex, read_entries, size_limit, validate
 
@@ -53,7 +53,7 @@ def _evaluate(ws, pool, tmp_path, name: str, content, link: Path | None = None) 
     else:
         (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(DataPerfError) as info:
-        TASKS["evaluate"](parameters_file=ws / "parameters.yaml", data_folder=ws / "data",
+        CUBE.task("evaluate")(parameters_file=ws / "parameters.yaml", data_folder=ws / "data",
                           submission_folder=tmp_path / "subs", results_folder=tmp_path / "results")
     return str(info.value)
 

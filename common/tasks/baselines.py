@@ -1,0 +1,30 @@
+"""The create_baselines task, written once: parameters, a submission folder published as one set, run times.
+
+A cube's task function hands its own work (`make(params, out)`: run the methods, write their files under
+`out.root`) to `baselines_task`; the files are published together when it returns (common.results.publish), and
+each method's run time is written next to its files as `<method>/timing.yaml`, the file evaluate reads.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from common.core.io import write_yaml
+from common.cubes import registry
+from common.parameters.schema import Parameters
+from common.results.publish import FilesPublication, publish_files
+from common.untrusted.timing import TIMING_FILE
+
+
+def baselines_task(cube: str, parameters_file: Path, submission_folder: Path,
+                   make: Callable[[Parameters, FilesPublication], list[Path]]) -> list[Path]:
+    params = Parameters.load(parameters_file, registry.get(cube).schema)
+    with publish_files(submission_folder) as out:   # checked before any work; the files published together
+        written = make(params, out)
+    print(f"submissions: {submission_folder}")
+    return [out.final(p) for p in written]
+
+
+def write_timing(out: FilesPublication, method: str, seconds: float | dict[str, float]) -> Path:
+    """`<method>/timing.yaml`: the method's seconds, one number or one per group."""
+    return write_yaml(out.root / method / TIMING_FILE, {"seconds": seconds})

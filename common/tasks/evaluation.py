@@ -1,0 +1,157 @@
+"""The evaluate task, written once: find the submissions, check every file, score what passed, publish the set.
+
+A cube describes its scoring as an `Evaluation` (contract field `evaluation`); the frame runs it:
+
+    evaluation = Evaluation(params, data paths)      the hidden data, loaded when first needed and kept: one
+                                                      instance scores any number of submission folders (the
+                                                      round server keeps one per cube, warm)
+    evaluation.find(folder)                           the files, by method; a problem of the folder as a whole
+                                                      ends the task (nothing could be scored)
+    evaluation.prepare(submissions)                   the hidden data those files need, loaded once
+    evaluation.check(submission, folder)              one file parsed and validated; a method with a bad file is
+                                                      refused (recorded with its reason), the others go on
+    evaluation.score(accepted)                        Scored: the rows, each method's score per group, detail files
+    evaluation.seconds(method, accepted, folder)      the method's run time (shown, never scored; a bad time file
+                                                      is a warning, the time then unknown)
+
+`evaluate_task` publishes detail files, summary.json and summary.csv as one set (common.results.publish), prints
+the leaderboard, and only then raises the refusals, so what could be scored is never lost to one bad file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.cubes import registry
+from common.parameters.schema import Parameters
+from common.results import leaderboard
+from common.results.leaderboard import MethodScores, Refusals, Score
+from common.results.publish import Publication, publish, require_settled
+from common.results.runrecord import run_record
+from common.untrusted.timing import read_seconds, total_seconds
+
+
+@dataclass
+class Scored:
+    """What a cube's scoring hands to the frame.
+
+    rows     per (method, group) details, in summary.json's `rows` (what the plots read)
+    groups   method -> group -> the method's score on that group (the official score is their mean)
+    extras   method -> the cube's own method-level figures (named in Evaluation.extras)
+    files    detail files of this run: file name -> JSON document
+    run      extra fields of the summary's run record (fits, seconds, device, ...)
+    """
+    rows: list[dict]
+    groups: dict[str, dict[str, float]]
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """One submission folder evaluated: the summary document, its detail files and what was refused."""
+    summary: dict
+    files: dict[str, Any]
+    refusals: Refusals
+
+
+class Evaluation:
+    """A cube's scoring of submission folders; subclasses fill in the hooks below."""
+
+    group_by: str = "group"
+    extras: tuple[tuple[str, str], ...] = ()     # (name, label) of the method-level figures in Scored.extras
+
+    def __init__(self, cube: str, params: Parameters, paths: dict[str, Path]):
+        self.cube = registry.get(cube)
+        self.params = params
+        self.paths = {name: Path(path) for name, path in paths.items()}
+
+    # ------------------------------------------------------------------ hooks
+    def groups(self) -> list[str]:
+        """The groups every method is scored on, in the order of the parameters."""
+        raise NotImplementedError
+
+    def score_spec(self) -> Score:
+        """The score of this run (default: the cube's official one)."""
+        return self.cube.score
+
+    def find(self, folder: Path) -> list:
+        """The submission files in `folder`: objects with at least `.method` and `.path`."""
+        raise NotImplementedError
+
+    def prepare(self, submissions: list) -> None:
+        """Load what checking and scoring these submissions needs of the hidden data (kept for later folders).
+        Called before any file is checked: a problem of the data ends the task, it is no participant's fault."""
+
+    def check(self, submission, folder: Path) -> Any:
+        """One file parsed and validated (raises ValidationError); what score() needs of it."""
+        raise NotImplementedError
+
+    def score(self, accepted: list[tuple[Any, Any]]) -> Scored:
+        """Score the accepted (submission, checked) pairs."""
+        raise NotImplementedError
+
+    def seconds(self, method: str, accepted: list[tuple[Any, Any]], folder: Path) -> float | None:
+        """The method's run time: `<method folder>/timing.yaml`, as create_baselines writes it."""
+        method_folder = accepted[0][0].path.parent
+        return total_seconds(read_seconds(method_folder, root=folder), self.groups())
+
+    # ------------------------------------------------------------------ shared
+    @property
+    def compat(self) -> bool:
+        return bool(self.params.get("evaluate.compat"))
+
+    @property
+    def mode(self) -> str:
+        return "compat" if self.compat else "strict"
+
+    @property
+    def root(self) -> Path:
+        """Run records name their inputs relative to the parameters file's folder (the workspace)."""
+        return Path(self.params.path).resolve().parent
+
+    def run(self, folder: str | Path) -> Outcome:
+        """Evaluate one submission folder: find, check, score, and the summary of it all."""
+        folder = Path(folder)
+        submissions = self.find(folder)
+        self.prepare(submissions)
+        refusals = Refusals(folder)
+        accepted = refusals.screen(submissions, lambda sub: self.check(sub, folder), lambda sub: sub.method)
+        scored = self.score(accepted)
+        methods = sorted(scored.groups)
+        results = []
+        for method in methods:
+            mine = [(sub, checked) for sub, checked in accepted if sub.method == method]
+            results.append(MethodScores(method, scored.groups[method], extras=scored.extras.get(method, {}),
+                                        seconds=self.seconds(method, mine, folder)))
+        summary = leaderboard.build(self.cube.name, self.cube.title, self.score_spec(), self.group_by,
+                                    self.groups(), results, extras=self.extras, rows=scored.rows,
+                                    refused=refusals.records, mode=self.mode,
+                                    run=run_record("evaluate", self.params.values, relative_to=self.root,
+                                                   **scored.run))
+        return Outcome(summary, scored.files, refusals)
+
+
+def evaluate_task(cube: str, parameters_file: Path, submission_folder: Path, results_folder: Path,
+                  **data_paths: Path) -> dict:
+    """The evaluate task of `cube`: every file of submission_folder scored, results published as one set."""
+    record = registry.get(cube)
+    params = Parameters.load(parameters_file, record.schema)
+    require_settled(submission_folder)
+    with publish(results_folder) as out:   # an unusable results folder fails here, before any work
+        evaluation = record.evaluation.load()(cube, params, data_paths)
+        outcome = evaluation.run(submission_folder)
+        write(out, outcome)
+    outcome.refusals.raise_if_any()   # after what could be scored was published
+    return outcome.summary["methods"]
+
+
+def write(out: Publication, outcome: Outcome) -> None:
+    for name, document in outcome.files.items():
+        out.write_json(name, document)
+    out.write_json("summary.json", outcome.summary)
+    out.write_text("summary.csv", leaderboard.to_csv(outcome.summary))
+    print(leaderboard.to_table(outcome.summary))
+    print(f"results: {out.folder}")
