@@ -20,7 +20,6 @@ from common.core.errors import ValidationError
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
 from common.parameters.schema import COMMAND_LINE
-from common.results.report import combined_table, write_report
 from common.tasks.entrypoint import run_guarded
 from common.tasks.local import report_places, run_tasks
 from common.untrusted.files import excerpt
@@ -101,6 +100,7 @@ def report(workspace_root, output):
 
 
 def _report(workspace_root, output) -> None:
+    from common.results.report import combined_table, write_report   # Jinja2: only when a page is made
     path, reports = run_guarded(lambda: write_report(report_places(workspace_root), workspace_root, output))
     click.echo("")
     click.echo(combined_table(reports))

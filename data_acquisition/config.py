@@ -9,7 +9,8 @@ from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, 
                                       Optional, Parameters, Schema, methods, official_source, source_choice)
 
 from . import SOURCES
-from .data import MARKETS
+
+MARKETS = (0, 1, 2, 3, 4)
 
 SCHEMA = Schema({
     "seed": SEED,

@@ -31,7 +31,6 @@ from common.untrusted.formats import arrow_csv_problem
 
 SELLERS = 20
 BUYER_ID = 20
-MARKETS = (0, 1, 2, 3, 4)
 HIST_BINS = 10
 SAMPLE_ROWS = 5
 PRICE_METHODS = ("lin", "linear")

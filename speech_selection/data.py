@@ -21,12 +21,11 @@ import yaml
 
 from common.compute.parallel import resolve_workers
 from common.core.errors import ValidationError
-from common.core.io import matrix_column, read_parquet, write_parquet, write_yaml
+from common.core.io import write_yaml
+from common.data.tables import matrix_column, read_parquet, write_parquet
 from common.data import synth
 
-LANGUAGES = ("en", "id", "pt")
 EMBEDDING_DIM = 1024
-BUDGETS = (25, 60)
 # English keywords are the official ones; the others are stand-ins (the official ones are not published)
 # and include non-ASCII names so that file names are exercised the way the official pt/id data does.
 KEYWORDS = {

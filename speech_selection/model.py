@@ -35,7 +35,6 @@ from sklearn.svm import SVC
 from sklearn.svm import _libsvm as libsvm
 from threadpoolctl import threadpool_limits
 
-SEEDS = [5, 69, 98, 70, 95, 64, 37, 11, 4, 32]
 
 
 def frozen_model(seed: int) -> VotingClassifier:

@@ -10,7 +10,15 @@ from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Boolean,
                                       Number, Parameters, Schema, methods, official_source, source_choice)
 
 from . import SOURCES
-from .data import OFFICIAL_TASKS, sizes_for
+
+OFFICIAL_TASKS = ["01g317-flipped", "04hgtk-flipped", "04rky-flipped", "09j2d-flipped",
+                  "01g317", "04hgtk", "04rky", "09j2d"]
+BASE_SIZES = {"train": 300, "val": 100, "test": 500}
+
+
+def sizes_for(scale: float) -> dict:
+    """Split sizes for a scale factor (1 = the official 300/100/500)."""
+    return {split: max(10, int(round(n * scale))) for split, n in BASE_SIZES.items()}
 
 # Task ids name files ({id}_train_0.3_300.parquet, {id}_{method}.txt, split at the first '_'): no '_', no '.'.
 TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")

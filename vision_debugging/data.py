@@ -17,19 +17,12 @@ import numpy as np
 import pandas as pd
 
 from common.core.errors import ValidationError
-from common.core.io import matrix_column, read_parquet, write_parquet, write_text
+from common.core.io import write_text
+from common.data.tables import matrix_column, read_parquet, write_parquet
 from common.data import synth
 from common.untrusted.files import excerpt
 
-OFFICIAL_TASKS = ["01g317-flipped", "04hgtk-flipped", "04rky-flipped", "09j2d-flipped",
-                  "01g317", "04hgtk", "04rky", "09j2d"]
 EMBEDDING_DIM = 2048
-BASE_SIZES = {"train": 300, "val": 100, "test": 500}
-
-
-def sizes_for(scale: float) -> dict:
-    """Split sizes for a scale factor (1 = the official 300/100/500)."""
-    return {split: max(10, int(round(n * scale))) for split, n in BASE_SIZES.items()}
 
 
 @dataclass(frozen=True)

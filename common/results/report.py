@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 import yaml
 
 from common.core.errors import DataPerfError
@@ -113,7 +112,8 @@ def _best(summary: dict, group: str) -> float | None:
     return min(values) if summary["score"]["direction"] == "lower" else max(values)
 
 
-def _environment() -> jinja2.Environment:
+def _environment():
+    import jinja2   # imported when a page is rendered, not by every command that lists report places
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda v, digits=4: "–" if v is None else f"{v:.{digits}f}"

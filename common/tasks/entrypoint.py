@@ -16,10 +16,10 @@ from typing import Callable
 
 import click
 
-from common.core.errors import DataPerfError, ValidationError
+from common.core.errors import DataPerfError, ValidationError, named_paths
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
-from common.parameters.schema import COMMAND_LINE, command_line_overrides, parse_override_value, unknown_override
+from common.parameters.schema import COMMAND_LINE, Parameters, command_line_overrides, parse_override_value, unknown_override
 from common.results.publish import check_output_folder
 from common.tasks.local import task_paths
 from common.untrusted.files import excerpt
@@ -64,12 +64,17 @@ def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
 
 
 def _run_task(cube: str, task: str, paths: dict[str, Path], extra: list[str]):
+    record = registry.get(cube)
     overrides = parameter_options(cube, list(paths), extra)
     for name, (direction, kind, _) in task_paths(cube, task).items():
         if direction == "outputs" and name in paths:
             check_output_folder(paths[name] if kind == "directory" else paths[name].parent, name)
     with command_line_overrides(overrides):
-        return registry.get(cube).task(task)(**paths)
+        # The parameters are checked before the task's module (and its libraries) is imported: a refused file
+        # is reported at once, named as the task names it.
+        with named_paths(paths):
+            Parameters.load(paths["parameters_file"], record.schema)
+        return record.task(task)(**paths)
 
 
 def _command(cube: str, task: str) -> click.Command:

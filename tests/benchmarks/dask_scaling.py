@@ -52,7 +52,8 @@ def timed(function, *args, repeat: int = 3) -> float:
 
 def vision_debugging(tmp: Path, submissions: int) -> dict:
     from vision_debugging import baselines
-    from vision_debugging.data import OFFICIAL_TASKS, generate_task, load_task, sizes_for, task_files, write_task
+    from vision_debugging.config import OFFICIAL_TASKS, sizes_for
+    from vision_debugging.data import generate_task, load_task, task_files, write_task
     from vision_debugging.evaluate import _train_and_score, all_fixed, fix_steps
     from vision_debugging.submission import parse_submission
     sizes = sizes_for(1.0)

@@ -33,7 +33,7 @@ from originals.speech_selection import naive_scores  # noqa: E402
 from speech_selection import baselines  # noqa: E402
 from speech_selection.data import generate_language, language_files, read_id_lists, write_language  # noqa: E402
 from speech_selection.evaluate import evaluate  # noqa: E402
-from speech_selection.model import SEEDS  # noqa: E402
+from speech_selection.config import SEEDS  # noqa: E402
 from speech_selection.submission import write_submission  # noqa: E402
 from support.timing import cpu_seconds  # noqa: E402
 

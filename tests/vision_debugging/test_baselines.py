@@ -118,7 +118,8 @@ def test_every_baseline_is_a_seeded_permutation(tiny_workspace):
 
 
 def test_a_good_method_finds_the_noise_first(tiny_workspace):
-    from vision_debugging.data import generate_task, sizes_for
+    from vision_debugging.config import sizes_for
+    from vision_debugging.data import generate_task
 
     g = generate_task("01g317-flipped", sizes_for(1.0), 0.3, 0)
     noisy = g["train"]["y"] != g["train"]["noisy_y"]

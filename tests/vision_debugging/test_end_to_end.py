@@ -10,7 +10,8 @@ import zipfile
 import yaml
 
 from vision_debugging import config
-from vision_debugging.data import generate_task, sizes_for, task_files, write_task
+from vision_debugging.config import sizes_for
+from vision_debugging.data import generate_task, task_files, write_task
 
 from support.vision_debugging import TINY, write_parameters
 
