@@ -29,7 +29,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common.compute import backend as compute  # noqa: E402
 from common.results.publish import current  # noqa: E402
 from support.dask_cluster import start_cluster  # noqa: E402
 

@@ -133,7 +133,7 @@ def main() -> None:
         print(f"this evaluator, {label}: {ours[score_only]:8.1f} s ({ours[score_only] / n_files:.1f} s per "
               f"submission-task, {results[score_only]['trainings']} trainings for {n_files * 300} replayed steps), "
               f"{original / ours[score_only]:5.1f}x faster")
-    print(f"one training on one thread: " + "; ".join(f"{k} {v:.3f} s" for k, v in trainings.items()))
+    print("one training on one thread: " + "; ".join(f"{k} {v:.3f} s" for k, v in trainings.items()))
     print(f"accuracies at {checked} steps{' and all scores' if args.original_every == 1 else ''} identical to the "
           f"original procedure: {identical}; score-only scores identical to full-curve scores: {scores_same}")
     if not (identical and scores_same):

@@ -12,7 +12,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import vision_debugging
 from common.cli import main
 from common.tasks.entrypoint import cube_cli
 from support.vision_debugging import evaluate_args, make_workspace

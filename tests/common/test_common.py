@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from common.core import io as dio
+from common.data import tables
 from common.core.errors import DataPerfError, ValidationError
 from common.data.download import fetch
 from common.results.metrics import summarize
@@ -39,21 +40,21 @@ def test_read_errors_name_the_file(tmp_path):
         dio.read_yaml(tmp_path / "nope.yaml")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(ValidationError, match="not a readable parquet"):
-        dio.read_parquet(tmp_path / "bad.parquet", ["a"])
+        tables.read_parquet(tmp_path / "bad.parquet", ["a"])
 
 
 def test_parquet_matrix_round_trip_and_ragged_rows(tmp_path):
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    dio.write_parquet(tmp_path / "m.parquet", {"encoding": x, "label": [0, 1, 0]})
-    table = dio.read_parquet(tmp_path / "m.parquet", ["encoding", "label"])
-    np.testing.assert_array_equal(dio.matrix_column(table, "encoding", "m"), x)
+    tables.write_parquet(tmp_path / "m.parquet", {"encoding": x, "label": [0, 1, 0]})
+    table = tables.read_parquet(tmp_path / "m.parquet", ["encoding", "label"])
+    np.testing.assert_array_equal(tables.matrix_column(table, "encoding", "m"), x)
     import pyarrow as pa
     import pyarrow.parquet as pq
     pq.write_table(pa.table({"encoding": [[1.0, 2.0], [3.0]]}), tmp_path / "r.parquet")
     with pytest.raises(ValidationError, match="row 1 of column 'encoding': every row must hold 2 numbers"):
-        dio.matrix_column(dio.read_parquet(tmp_path / "r.parquet", ["encoding"]), "encoding", "r.parquet")
+        tables.matrix_column(tables.read_parquet(tmp_path / "r.parquet", ["encoding"]), "encoding", "r.parquet")
     with pytest.raises(ValidationError, match="required columns missing"):
-        dio.read_parquet(tmp_path / "m.parquet", ["filename"])
+        tables.read_parquet(tmp_path / "m.parquet", ["filename"])
 
 
 def test_summarize_hand_computed():
