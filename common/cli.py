@@ -69,7 +69,8 @@ def _run(cube: str, tasks: list[str], workspace: Path | None, overrides: tuple[s
 def run(cube, tasks, workspace, overrides):
     """Run tasks of CUBE locally; paths as in its mlcube.yaml.  Overrides name=value: a task path
     (submission_folder=/my/files) or a parameters.yaml key (data.scale=0.5, evaluate.workers=2)."""
-    run_guarded(_run, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace, overrides=overrides)
+    run_guarded(_run, cube=cube, tasks=[t for t in tasks.split(",") if t], workspace=workspace, overrides=overrides,
+                stage=f"run {cube}")
 
 
 @main.command()
@@ -83,7 +84,8 @@ def demo(workspace_root):
         overrides = dict(registry.get(cube).demo)
         if overrides:
             click.echo(f"demo: {cube} with " + ", ".join(f"{k}={v}" for k, v in overrides.items()), err=True)
-        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides=overrides)
+        done = run_guarded(run_tasks, cube=cube, tasks=list(TASK_ORDER), workspace=workspace, overrides=overrides,
+                           stage=f"demo {cube}")
         click.echo(f"{cube}: results in {done / 'results'}, plots in {done / 'plots'}")
     _report(workspace_root, None)
 
@@ -101,7 +103,8 @@ def report(workspace_root, output):
 
 def _report(workspace_root, output) -> None:
     from common.results.report import combined_table, write_report   # Jinja2: only when a page is made
-    path, reports = run_guarded(lambda: write_report(report_places(workspace_root), workspace_root, output))
+    path, reports = run_guarded(lambda: write_report(report_places(workspace_root), workspace_root, output),
+                                stage="report")
     click.echo("")
     click.echo(combined_table(reports))
     click.echo(f"\nreport: {path.resolve()}")
@@ -119,7 +122,7 @@ def _report(workspace_root, output) -> None:
 def closed(cube, images, workspace, round_name, cube_image):
     """Closed division: run each participant image sandboxed on the round's data in WORKSPACE and score it."""
     from common.closed.round import run_round
-    run_guarded(run_round, cube=cube, images=list(images), workspace=workspace, round_name=round_name,
+    run_guarded(run_round, cube=cube, images=list(images), workspace=workspace, round_name=round_name, stage="closed",
                 cube_image=cube_image)
 
 

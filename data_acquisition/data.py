@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from common.core.errors import ValidationError
-from common.core.io import read_json, write_bytes_atomic, write_text
+from common.core.io import write_bytes_atomic, write_text
+from common.untrusted.documents import read_json
 from common.untrusted.formats import arrow_csv_problem
 
 SELLERS = 20

@@ -215,7 +215,7 @@ class Evaluation(evaluation.Evaluation):
             files[f"{market}_evaluation.json"] = {
                 "market": market, "budget": float(terms[market].budget), "trials": trials, "mode": self.mode,
                 "methods": {r["method"]: r for r in part},
-                "run": run_record("evaluate", params.values, inputs, relative_to=self.root)}
+                "run": run_record("evaluate", params, inputs, relative_to=self.root)}
         methods = sorted({r["method"] for r in rows})
         groups = {m: {str(r["market"]): r["accuracy"] for r in rows if r["method"] == m} for m in methods}
         extras = {}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.core.escaping import plot_text
 from common.results.plotting import (announce, colours, figure, legend_outside, marker_handle, markers, read_scored,
                                      save_png)
 from common.results.publish import current, publish
@@ -55,7 +56,7 @@ def plot_spend_per_seller(summary: dict, path: Path) -> Path:
         image = ax.imshow(share, aspect="auto", cmap="viridis", vmin=0, vmax=1)
         ax.set_yticks(range(len(markets)), markets)
         ax.set_ylabel("market")
-        ax.set_title(f"{method}", fontsize=11, loc="left")
+        ax.set_title(plot_text(method), fontsize=11, loc="left")
         ax.grid(False)
     last = axes[-1, 0]
     last.set_xticks(range(sellers), [str(s) for s in range(sellers)])
@@ -74,7 +75,7 @@ def plot_scores(summary: dict, path: Path) -> Path:
     high = [summary["methods"][m]["ci95_high"] - summary["methods"][m]["mean"] for m in methods]
     first = ax.bar(xs - 0.2, accuracy, 0.4, yerr=[low, high], capsize=3, color="C0")
     second = ax.bar(xs + 0.2, [summary["methods"][m]["extras"]["dataperf_score"] for m in methods], 0.4, color="C1")
-    ax.set_xticks(xs, methods)
+    ax.set_xticks(xs, [plot_text(m) for m in methods])
     ax.set_xlabel("method (ranked by accuracy)")
     ax.set_ylabel("score, mean over markets")
     ax.set_ylim(0, 1)

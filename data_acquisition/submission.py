@@ -26,7 +26,7 @@ import numpy as np
 from common.core.errors import Problems, ValidationError, raise_all
 from common.core.io import write_text
 from common.tasks.plugins import method_folders
-from common.untrusted.files import excerpt, read_limited
+from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import decode_text
 
 from .data import cost_of, format_number
@@ -81,8 +81,8 @@ def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[Sub
 
 def parse_counts(path: Path, compat: bool, root: Path | None = None) -> list[int]:
     """The numbers of one file, before they are checked against the market.  The file is read through
-    read_limited (no link below `root`, the submission folder; at most SIZE_LIMIT_BYTES)."""
-    text = decode_text(read_limited(path, SIZE_LIMIT_BYTES, root), path)
+    read_supplied (no link below `root`, the submission folder; at most SIZE_LIMIT_BYTES)."""
+    text = decode_text(read_supplied(path, SIZE_LIMIT_BYTES, root), path)
     if compat:
         return _parse_like_numpy(path, text)
     lines = [line for line in text.splitlines() if line.strip()]

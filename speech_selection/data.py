@@ -22,8 +22,8 @@ import yaml
 from common.compute.parallel import resolve_workers
 from common.core.errors import ValidationError
 from common.core.io import write_yaml
-from common.data.tables import matrix_column, read_parquet, write_parquet
 from common.data import synth
+from common.data.tables import matrix_column, read_parquet, write_parquet
 
 EMBEDDING_DIM = 1024
 # English keywords are the official ones; the others are stand-ins (the official ones are not published)

@@ -160,7 +160,7 @@ class Evaluation(evaluation.Evaluation):
             details[f"{lang}_{budget}_evaluation.json"] = {
                 "lang": lang, "budget": budget, "seeds": seeds, "mode": self.mode,
                 "methods": {r["method"]: r for r in part},
-                "run": run_record("evaluate", self.params.values, inputs, relative_to=self.root)}
+                "run": run_record("evaluate", self.params, inputs, relative_to=self.root)}
         groups = {method: {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method}
                   for method in sorted({r["method"] for r in rows})}
         return evaluation.Scored(rows, groups, files=details, run={"fits": len(files) * len(seeds),

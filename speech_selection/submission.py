@@ -23,7 +23,7 @@ from pathlib import Path
 from common.core.errors import MAX_LISTED, ValidationError, raise_all
 from common.core.io import write_text
 from common.tasks.plugins import method_folders
-from common.untrusted.files import excerpt, read_limited
+from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import load_json
 
 
@@ -85,9 +85,9 @@ def json_limit(budget: int) -> int:
 
 
 def read_json_submission(path: Path, budget: int, compat: bool, root: Path | None = None) -> object:
-    """The parsed JSON of one file, read through read_limited (no link below `root`, the submission folder).
+    """The parsed JSON of one file, read through read_supplied (no link below `root`, the submission folder).
     A repeated key is an error, except in compat, where the last one wins as in the original's json.load."""
-    return load_json(read_limited(path, json_limit(budget), root), path, duplicates=compat)
+    return load_json(read_supplied(path, json_limit(budget), root), path, duplicates=compat)
 
 
 class ClipIndex:

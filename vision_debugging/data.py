@@ -18,8 +18,8 @@ import pandas as pd
 
 from common.core.errors import ValidationError
 from common.core.io import write_text
-from common.data.tables import matrix_column, read_parquet, write_parquet
 from common.data import synth
+from common.data.tables import matrix_column, read_parquet, write_parquet
 from common.untrusted.files import excerpt
 
 EMBEDDING_DIM = 2048

@@ -341,7 +341,7 @@ class Evaluation(evaluation.Evaluation):
             }
             rows.append({"data_id": data_id, "method": curve.method, **scores[curve.method]})
         n_states = len({s for c in curves for _, s in c.steps} | {frozenset(), everything})
-        run = run_record("evaluate", self.params.values,
+        run = run_record("evaluate", self.params,
                          inputs=[task.files.train, task.files.test, task.files.groundtruth] + inputs,
                          relative_to=self.root, distinct_label_states=n_states, **record)
         detail = {"data_id": data_id, "train_size": len(task.train.y), "noisy_labels": len(everything),

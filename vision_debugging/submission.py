@@ -20,7 +20,7 @@ import numpy as np
 from common.core.errors import Problems, ValidationError
 from common.core.io import write_text
 from common.tasks.plugins import check_method_name
-from common.untrusted.files import excerpt, folder_entries, read_limited
+from common.untrusted.files import excerpt, folder_entries, read_supplied
 from common.untrusted.formats import decode_text, universal_lines
 
 STRICT_LINE = re.compile(r"^\s*\d+\s*$")
@@ -64,7 +64,7 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[Su
     if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")
     regular, _, others = folder_entries(folder)
-    # Links and FIFOs named like submissions are listed too: reading them (read_limited) refuses them by name.
+    # Links and FIFOs named like submissions are listed too: reading them (read_supplied) refuses them by name.
     files = sorted(p for p in regular + others if p.suffix == ".txt" and not p.name.startswith("."))
     times = {p.name for p in files if p.name.startswith("time")}
     found: list[SubmissionFile] = []
@@ -104,8 +104,8 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[Su
 
 def parse_submission(path: Path, n_train: int, compat: bool, root: Path | None = None) -> np.ndarray:
     """The inspection order as an int64 array, or a ValidationError naming the line and the rule.  The file
-    is read through read_limited (no link below `root`, the submission folder; at most ranking_limit bytes)."""
-    text = decode_text(read_limited(path, ranking_limit(n_train), root), path)
+    is read through read_supplied (no link below `root`, the submission folder; at most ranking_limit bytes)."""
+    text = decode_text(read_supplied(path, ranking_limit(n_train), root), path)
     if compat:
         return _parse_compat(path, universal_lines(text), n_train)
     lines = text.splitlines()
@@ -159,7 +159,7 @@ def _parse_compat(path: Path, lines: list[str], n_train: int) -> np.ndarray:
 def read_time(path: Path | None, root: Path | None = None) -> float | None:
     if path is None:
         return None
-    text = decode_text(read_limited(path, TIME_LIMIT_BYTES, root), path).strip()
+    text = decode_text(read_supplied(path, TIME_LIMIT_BYTES, root), path).strip()
     try:
         seconds = float(text)
     except ValueError:

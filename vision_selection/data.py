@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 
 from common.core.errors import ValidationError
 from common.core.io import write_bytes_atomic, write_text
-from common.data.tables import matrix_column, read_parquet
 from common.core.progress import tracked
 from common.data import synth
+from common.data.tables import matrix_column, read_parquet
 from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"

@@ -103,7 +103,7 @@ class Evaluation(evaluation.Evaluation):
             inputs = [s.path for s in submissions if s.concept == concept] + [self.layout.test_set(concept)]
             files[f"{concept}_evaluation.json"] = {
                 "concept": concept, "mode": self.mode, "methods": {r["method"]: r for r in part},
-                "run": run_record("evaluate", self.params.values, inputs, relative_to=self.root)}
+                "run": run_record("evaluate", self.params, inputs, relative_to=self.root)}
         groups = {m: {r["concept"]: r["f1"] for r in rows if r["method"] == m} for m in methods}
         extras = {m: {f"mean_{k}": float(np.mean([r[k] for r in rows if r["method"] == m])) for k in METRICS[1:]}
                   for m in methods}

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from common.core.errors import ValidationError, raise_all
 from common.core.io import write_text
 from common.tasks.plugins import method_folders
-from common.untrusted.files import excerpt, read_limited
+from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import csv_rows, decode_text, load_json
 
 from .data import ID_COL, LABEL_COL
@@ -108,8 +108,8 @@ def size_limit(budget: int, compat: bool) -> int:
 
 
 def read_entries(path: Path, concept: str, compat: bool, root: Path | None = None, budget: int = 1000) -> list[Entry]:
-    """The rows of one file, read through read_limited (no link below `root`, the submission folder)."""
-    data = read_limited(path, size_limit(budget, compat), root)
+    """The rows of one file, read through read_supplied (no link below `root`, the submission folder)."""
+    data = read_supplied(path, size_limit(budget, compat), root)
     if path.suffix == ".json":
         return _json_entries(path, data, concept, compat)
     return _csv_entries(path, decode_text(data, path, bom=True), compat)

@@ -32,9 +32,10 @@ from common.closed.seeds import round_data
 from common.closed.views import (View, assemble, load_round_parameters, missing_files, permitted_names, task_paths,
                                  view_for)
 from common.core.errors import DataPerfError, ValidationError
-from common.core.io import _plain, read_yaml, write_json
+from common.core.io import _plain, write_json
 from common.cubes import registry
 from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
+from common.untrusted.documents import read_yaml
 from common.untrusted.files import excerpt
 
 CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from common.core.errors import DataPerfError
-from common.core.io import read_yaml, write_yaml
+from common.core.io import write_yaml
 from common.cubes import registry
 from common.parameters.schema import Parameters
+from common.untrusted.documents import read_yaml
 
 VIEW = "/dataperf/view"               # where the view is mounted, read-only
 OUTPUT = "/dataperf/output"           # the container's output folder (a limited tmpfs volume)

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Mapping
 
+from common.core.escaping import terminal
+
 MAX_LISTED = 50     # problems listed in one message; the rest are counted
 
 # (parameter name, absolute path, is a file) of the running task; innermost context wins.
@@ -23,7 +25,7 @@ _ROOTS: contextvars.ContextVar[tuple[tuple[str, str, bool], ...]] = contextvars.
 
 def _printable(text: str) -> str:
     """Control characters and line breaks escaped, so a supplied name cannot break a one-line message."""
-    return text if text.isprintable() else repr(text)[1:-1]
+    return terminal(text)
 
 
 @contextmanager

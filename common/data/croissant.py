@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from common.core.io import ARCHIVE_DIR, sha256_file, write_text
+from common.core.io import ARCHIVE_DIR, write_text
+from common.untrusted.documents import sha256_file
 
 FILE_NAME = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pooch
 
 from common.core.errors import DataPerfError, display_path
-from common.core.io import sha256_file
 from common.untrusted.archives import extract_archive, find_folder_with
+from common.untrusted.documents import sha256_file
 
 __all__ = ["ANY_HASH", "extract_archive", "fetch", "find_folder_with"]
 

@@ -25,6 +25,7 @@ processes it forks) then applies them over the file, checked by the same rules, 
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import re
 from contextlib import contextmanager
@@ -68,7 +69,9 @@ def _shown(value: Any) -> str:
 
 
 class Rule:
-    """One parameter: its default and what a given value must be.  `check` returns the value to use."""
+    """One parameter: its default and what a given value must be.  `check` returns the value to use.  A `secret`
+    parameter (a closed round's data seed) is never written anywhere: records carry a hash of it instead."""
+    secret = False
 
     def __init__(self, default: Any):
         self.default = default
@@ -336,6 +339,12 @@ WORKERS = Workers("auto")
 COMPAT = Boolean(False)
 # The embedded generator's own seed (null: `seed`); a closed round sets a secret one (common/closed/seeds.py).
 DATA_SEED = Optional(Integer(None, minimum=0, maximum=2**256 - 1))
+DATA_SEED.secret = True     # whoever knows it regenerates the hidden data (common/closed/seeds.py)
+
+
+def secret_digest(key: str, value: Any) -> str:
+    """What records say of a secret value: enough to tell two rounds apart, nothing to recover the value."""
+    return "sha256:" + hashlib.sha256(f"dataperf secret parameter {key}={value!r}".encode()).hexdigest()
 
 
 def source_choice() -> Choice:
@@ -401,6 +410,23 @@ class Parameters:
         for check in schema.checks:
             check(params)
         return params
+
+    def public_values(self) -> dict:
+        """The values, each secret one (and only those) replaced by its digest: what run records store."""
+        secret = {name for name, rule in self.schema.root.leaves().items() if rule.secret} if self.schema else set()
+
+        def walk(values: dict, prefix: str) -> dict:
+            out = {}
+            for key, value in values.items():
+                name = f"{prefix}{key}"
+                if isinstance(value, dict) and name not in secret:
+                    out[key] = walk(value, f"{name}.")
+                elif name in secret and value is not None:
+                    out[key] = secret_digest(name, value)
+                else:
+                    out[key] = copy.deepcopy(value)
+            return out
+        return walk(self.values, "")
 
     def get(self, key: str) -> Any:
         value: Any = self.values

@@ -11,13 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from common.core.errors import DataPerfError, ValidationErrors
-from common.core.io import read_json
+from common.core.escaping import csv_cell, terminal
+from common.core.errors import DataPerfError, ValidationErrors, display_path
 from common.results import metrics
+from common.untrusted.documents import read_json
 
 SCHEMA = "dataperf-summary/1"
 DIRECTIONS = ("lower", "higher")
@@ -70,7 +73,7 @@ def build(cube: str, title: str, score: Score, group_by: str, groups: list[str],
         values = [result.groups[g] for g in groups if g in result.groups]
         stats = metrics.summarize(values, bounds=(score.low, score.high))
         methods[result.method] = {
-            **stats, "dynabench_percent": round(100 * stats["mean"], 2), "seconds": result.seconds,
+            **stats, "dynabench_percent": round(100 * stats["mean"], 2), "seconds": result.seconds if result.seconds is None or math.isfinite(result.seconds) else None,
             "groups": {g: result.groups[g] for g in groups if g in result.groups}, "extras": dict(result.extras)}
     names = sorted(methods)
     for name, rank in zip(names, _ranks([methods[m]["mean"] for m in names], score.direction)):
@@ -88,8 +91,10 @@ def _cell(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6f}"
-    return str(value)
+        return f"{value:.6f}" if math.isfinite(value) else ""
+    if isinstance(value, int):
+        return str(value)
+    return csv_cell(str(value))    # a name: shown as text, never run as a formula
 
 
 def to_csv(summary: dict) -> str:
@@ -98,7 +103,7 @@ def to_csv(summary: dict) -> str:
     groups = summary["groups"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEAD + extras + [f"{summary['group_by']}:{g}" for g in groups])
+    writer.writerow(CSV_HEAD + [csv_cell(e) for e in extras] + [csv_cell(f"{summary['group_by']}:{g}") for g in groups])
     score = summary["score"]
     for method in summary["ranking"]:
         s = summary["methods"][method]
@@ -132,7 +137,7 @@ def to_table(summary: dict) -> str:
     score = summary["score"]
     groups = summary["groups"]
     methods = summary["ranking"]
-    width = max([len(m) for m in methods] + [6])
+    width = max([len(terminal(m)) for m in methods] + [6])
     gw = max([len(g) for g in groups] + [6])
     better = "lower is better" if score["direction"] == "lower" else "higher is better"
     lines = [f"{score['label']} ({score['name']}, {better}); mean over {group_count(summary)}"
@@ -141,25 +146,77 @@ def to_table(summary: dict) -> str:
              + "  ".join(f"{g:>{gw}}" for g in groups)]
     for m in methods:
         s = summary["methods"][m]
+        m = terminal(m)
         cells = "  ".join(f"{s['groups'][g]:>{gw}.4f}" if g in s["groups"] else f"{'-':>{gw}}" for g in groups)
         lines.append(f"{s['rank']:>4}  {m:<{width}}  {s['mean']:7.4f}  {s['std']:6.4f}  "
                      f"[{s['ci95_low']:6.4f}, {s['ci95_high']:6.4f}]  {format_seconds(s['seconds']):>7}  {cells}")
     if not methods:
         lines.append("(no method scored)")
     for r in summary["refused"]:
-        lines.append(f"refused: {r['method'] or '-'}: {r['reason'].splitlines()[0]}")
+        lines.append(f"refused: {terminal(r['method'] or '-')}: {terminal(r['reason'].splitlines()[0])}")
     return "\n".join(lines)
 
 
 def read(path: str | Path) -> dict:
-    """A summary.json written by evaluate, checked to be of this schema."""
+    """A summary.json written by evaluate, checked to be of this schema and of the shape readers rely on."""
     path = Path(path)
-    if not path.is_file():
-        raise DataPerfError(f"{path}: not found; run the evaluate task first")
-    summary = read_json(path)
+    if not os.path.lexists(path):
+        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
+    summary = read_json(path, SUMMARY_LIMIT)
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise DataPerfError(f"{path}: not a summary of this version ({SCHEMA}); run the evaluate task again")
+        raise DataPerfError(f"{display_path(path)}: not a summary of this version ({SCHEMA}); run the evaluate task "
+                            "again")
+    problem = shape_problem(summary)
+    if problem:
+        raise DataPerfError(f"{display_path(path)}: not a summary evaluate wrote ({problem})")
     return summary
+
+
+SUMMARY_LIMIT = 256 << 20
+_NUMBER = (int, float)
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
+
+
+def shape_problem(summary: dict) -> str | None:
+    """What of summary.json's shape is not as evaluate writes it (the report and the plots read these fields),
+    or None.  Group names must be plain names: readers build file names from them."""
+    def number(value, none=False) -> bool:
+        return (value is None and none) or (isinstance(value, _NUMBER) and not isinstance(value, bool)
+                                            and math.isfinite(value))
+    score = summary.get("score")
+    if not (isinstance(summary.get("cube"), str) and isinstance(summary.get("title"), str)
+            and isinstance(summary.get("group_by"), str) and isinstance(summary.get("mode"), str)):
+        return "cube, title, group_by and mode must be text"
+    if not (isinstance(score, dict) and all(isinstance(score.get(k), str) for k in ("name", "label", "direction"))
+            and score.get("direction") in DIRECTIONS and isinstance(score.get("range"), list)
+            and len(score["range"]) == 2 and all(number(v) for v in score["range"])):
+        return "score must have name, label, direction and a range of two numbers"
+    groups, ranking, methods = summary.get("groups"), summary.get("ranking"), summary.get("methods")
+    if not (isinstance(groups, list) and all(isinstance(g, str) and _PLAIN_NAME.match(g) for g in groups)):
+        return "groups must be plain names"
+    extras = summary.get("extras")
+    if not (isinstance(extras, list) and all(isinstance(e, dict) and isinstance(e.get("name"), str)
+                                             and isinstance(e.get("label"), str) for e in extras)):
+        return "extras must be a list of {name, label}"
+    if not (isinstance(ranking, list) and isinstance(methods, dict) and all(isinstance(m, str) for m in ranking)
+            and set(ranking) == set(methods)):
+        return "ranking and methods must name the same methods"
+    for name, m in methods.items():
+        if not (isinstance(m, dict) and all(number(m.get(k)) for k in ("mean", "std", "ci95_low", "ci95_high",
+                                                                        "dynabench_percent"))
+                and isinstance(m.get("n"), int) and isinstance(m.get("rank"), int) and number(m.get("seconds"), True)
+                and isinstance(m.get("groups"), dict) and isinstance(m.get("extras"), dict)
+                and all(number(v, True) for v in m["groups"].values())):
+            return "each method needs numbers n, rank, mean, std, ci95_low, ci95_high, dynabench_percent, seconds " \
+                   "and the mappings groups and extras"
+    refused = summary.get("refused")
+    if not (isinstance(refused, list) and all(isinstance(r, dict) and isinstance(r.get("reason"), str)
+                                              and isinstance(r.get("method") or "", str)
+                                              and isinstance(r.get("file") or "", str) for r in refused)):
+        return "refused must be a list of {method, file, reason}"
+    if not (isinstance(summary.get("rows"), list) and isinstance(summary.get("run"), dict)):
+        return "rows must be a list and run a mapping"
+    return None
 
 
 SUBMISSION_PREFIX = "submission_folder: "
@@ -206,6 +263,12 @@ class Refusals:
                 outcomes.append((item, check(item)))
             except DataPerfError as exc:
                 self.add(exc, method_of(item))
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, UnicodeError,
+                    MemoryError) as exc:
+                # what the checks did not foresee still refuses only this file's method, and says which file
+                where = getattr(item, "path", None)
+                self.add(DataPerfError(f"{display_path(where) + ': ' if where else ''}could not be checked "
+                                       f"(an unexpected {type(exc).__name__})"), method_of(item))
         return [(item, value) for item, value in outcomes if method_of(item) not in self.methods]
 
     def raise_if_any(self) -> None:

@@ -7,12 +7,16 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+# Names of methods (a participant's choice) are drawn as typed: no text of a figure is parsed as mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.lines import Line2D  # noqa: E402
 
 from common.core.errors import DataPerfError, display_path  # noqa: E402
-from common.core.io import read_json, write_bytes_atomic  # noqa: E402
+from common.core.io import write_bytes_atomic  # noqa: E402
 from common.results.leaderboard import read as read_summary  # noqa: E402
+from common.core.escaping import plot_text  # noqa: E402
+from common.untrusted.documents import read_json  # noqa: E402
 
 # Fonts stay at 9 pt or more: the figures are read at their default size (100 dpi), in the report too.
 STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "font.size": 11, "legend.fontsize": 10,
@@ -47,7 +51,8 @@ def colours(names: list[str]) -> dict[str, str]:
 def legend_outside(fig, handles: list, labels: list[str], title: str | None = None, where: str = "right upper"):
     """A legend in the figure margin, never over the data; `where`: 'right upper', 'right lower', 'lower center'."""
     with plt.rc_context(STYLE):
-        return fig.legend(handles, labels, title=title, loc=f"outside {where}", frameon=False,
+        return fig.legend(handles, [plot_text(label) for label in labels], title=title, loc=f"outside {where}",
+                          frameon=False,
                           ncols=1 if where.startswith("right") else min(len(labels), 4))
 
 

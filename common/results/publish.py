@@ -52,7 +52,9 @@ from typing import Any, Iterator
 
 from common.core.errors import DataPerfError
 from common.core.io import ARCHIVE_DIR as ARCHIVE
+from common.core.io import own_folder, same_content
 from common.core.io import json_text
+from common.untrusted.files import excerpt, read_supplied
 
 RUNS = "runs"
 LATEST = "latest"
@@ -62,6 +64,7 @@ MIN_FREE_BYTES = 1 << 20
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
 STAMP = re.compile(r"^\d{8}T\d{6}Z(?:-(\d+))?$")
 RESULT_SUFFIXES = (".json", ".csv", ".png")
+JOURNAL_LIMIT = 16 << 20
 
 
 def _checkpoint(step: str) -> None:
@@ -188,7 +191,7 @@ class _Run:
             self._recover()
             self.stamp = _new_stamp(self.folder, self.folder / RUNS, self.folder / ARCHIVE)
             self.staging = self.folder / f"{STAGING}{self.stamp}"
-            self.staging.mkdir()
+            self.staging.mkdir(mode=0o755)
         except OSError as exc:
             _unlock(self._lock)
             raise DataPerfError(_os_error_message(self.folder, exc, "its staging folder")) from None
@@ -300,12 +303,17 @@ class Publication(_Run):
         if not plain:
             return False
         stamp = _new_stamp(folder, folder / RUNS)
-        target = folder / RUNS / stamp
-        target.mkdir(parents=True)
-        for path in plain:
-            os.replace(path, target / path.name)
-        _fsync_dir(target)
+        runs = own_folder(folder / RUNS, "runs folder")
+        building = own_folder(runs / f"{STAGING}{stamp}", "staging folder")
+        for path in plain:      # copies first: until the switch below, readers see the plain files as they are
+            shutil.copyfile(path, building / path.name, follow_symlinks=False)
+            _fsync_file(building / path.name)
+        _fsync_dir(building)
+        os.rename(building, runs / stamp)
+        _fsync_dir(runs)
         self._switch(stamp)
+        for path in plain:      # each plain file becomes the stable link to the same content: a kill between two
+            self._link(path.name, replace_file=True)   # of these leaves a set whose every name reads the same run
         return True
 
     def _switch(self, run: str) -> None:
@@ -328,11 +336,11 @@ class Publication(_Run):
             if target and target.startswith(f"{LATEST}/") and entry.name not in names:
                 entry.unlink(missing_ok=True)
 
-    def _link(self, name: str) -> None:
+    def _link(self, name: str, replace_file: bool = False) -> None:
         link, wanted = self.folder / name, f"{LATEST}/{name}"
         if _link_target(link) == wanted:
             return
-        if link.exists() and not link.is_symlink():
+        if os.path.lexists(link) and not link.is_symlink() and not replace_file:
             raise DataPerfError(f"{link}: is in the way of the result of the same name; move it elsewhere")
         temporary = self.folder / f".{name}.link-{os.getpid()}.tmp"
         temporary.unlink(missing_ok=True)
@@ -351,8 +359,7 @@ class Publication(_Run):
                 _remove(leftover)
         _fsync_dir(self.staging)
         _checkpoint("staged")
-        runs = self.folder / RUNS
-        runs.mkdir(exist_ok=True)
+        runs = own_folder(self.folder / RUNS, "runs folder")
         os.rename(self.staging, runs / self.stamp)
         _fsync_dir(runs)
         _checkpoint("stored")
@@ -382,10 +389,19 @@ def publish(folder: str | Path, what: str = "results folder", min_free: int = MI
 
 
 def current(folder: str | Path) -> Path:
-    """The folder holding the set in view: runs/<stamp> through `latest`, or the folder itself (old layout)."""
+    """The folder holding the set in view: runs/<stamp> as `latest` names it, or the folder itself (the layout
+    before runs/; a real folder `latest`, as a copy that followed the link leaves it, is the set in view).  `latest` is followed only when it is what a commit writes, a link to runs/<stamp> whose run is
+    a real folder here: a planted link (to ../../secret, to /etc) is an error, not a place to read from."""
     folder = Path(folder)
     latest = folder / LATEST
-    return latest.resolve() if latest.is_dir() else folder
+    target = _link_target(latest)
+    if target is None:          # no link: the earlier layout, or a copy that turned the link into a real folder
+        return latest if latest.is_dir() else folder
+    match = re.fullmatch(rf"{RUNS}/([^/]+)", target)
+    run = folder / RUNS / match.group(1) if match and STAMP.match(match.group(1)) else None
+    if run is None or (folder / RUNS).is_symlink() or run.is_symlink() or not run.is_dir():
+        raise DataPerfError(f"{latest}: points to {excerpt(target)}, not to a run of this folder; remove it")
+    return run
 
 
 def runs(folder: str | Path) -> list[Path]:
@@ -448,10 +464,12 @@ class FilesPublication(_Run):
         self.published = [self.folder / name for name in changed]
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
+def _same_bytes(staged: Path, target: Path) -> bool:
+    """Whether the file in place already holds what was staged (read only when the sizes agree, never through a
+    link or from a FIFO)."""
+    if os.lstat(staged).st_size != os.lstat(target).st_size:
         return False
-    return a.read_bytes() == b.read_bytes()
+    return same_content(target, staged.read_bytes())
 
 
 def _write_journal(path: Path, journal: dict) -> None:
@@ -466,12 +484,12 @@ def _write_journal(path: Path, journal: dict) -> None:
 
 def _read_journal(path: Path) -> dict:
     try:
-        journal = json.loads(path.read_text(encoding="utf-8"))
+        journal = json.loads(read_supplied(path, JOURNAL_LIMIT).decode("utf-8"))
         stamp, files = journal["stamp"], journal["files"]
         if not (isinstance(stamp, str) and STAMP.match(stamp) and isinstance(files, list)
                 and all(isinstance(f, str) for f in files)):
             raise ValueError
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, DataPerfError):
         raise DataPerfError(f"{path}: the journal of an interrupted publication is unreadable; delete it and "
                             "the .staging-* folder next to it, then run the task again") from None
     return journal
@@ -489,15 +507,15 @@ def _roll_forward(folder: Path, journal: dict) -> None:
         new, target = staging / relative, folder / relative
         if not new.is_file():
             continue
-        for parent in list(relative.parents)[:-1]:
-            if (folder / parent).is_symlink():
-                raise DataPerfError(f"{folder / parent}: is a symbolic link; files are not written through links")
-        if target.is_symlink() or target.exists():
+        for parent in reversed(list(relative.parents)[:-1]):      # the method folders: real folders of ours
+            own_folder(folder / parent, "folder of submissions")
+        if os.path.lexists(target):
             if target.is_dir() and not target.is_symlink():
                 raise DataPerfError(f"{target}: a folder is in the way of the file of the same name")
-            (archive / relative).parent.mkdir(parents=True, exist_ok=True)
+            keep = own_folder(own_folder(folder / ARCHIVE, "archive folder") / journal["stamp"], "archive folder")
+            for parent in reversed(list(relative.parents)[:-1]):
+                own_folder(keep / parent, "archive folder")
             os.replace(target, archive / relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(new, target)
         _checkpoint("moved")
     for directory in {(folder / name).parent for name in journal["files"]} | {folder}:

@@ -14,13 +14,19 @@ from pathlib import Path
 
 import yaml
 
-from common.core.errors import DataPerfError
-from common.core.io import read_json, write_text
-from common.results.leaderboard import SCHEMA, format_seconds, group_count
+from common.core.errors import DataPerfError, ValidationError
+from common.core.io import write_text
+from common.results.leaderboard import format_seconds, group_count
+from common.results.leaderboard import read as read_summary
+from common.results.publish import current
+from common.untrusted.documents import read_json
+from common.untrusted.files import folder_entries, read_supplied
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "dataperf_report.html"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_PAGE_IMAGE_BYTES = 64 * 1024 * 1024
+DETAIL_LIMIT = 256 << 20
 
 
 @dataclass
@@ -32,33 +38,55 @@ class CubeReport:
     summary: dict | None = None
     problem: str | None = None          # why there is no leaderboard (no results yet, an older schema)
     images: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
 
 
-def _images(folder: Path) -> list[dict]:
-    """The figures of the plot task, embedded as data URIs (the files in view; earlier runs are not shown)."""
-    if not folder.is_dir():
-        return []
-    images = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix == ".png" and p.is_file()):
-        data = path.read_bytes()
-        if len(data) > MAX_IMAGE_BYTES or not data.startswith(b"\x89PNG"):
+def _images(folder: Path) -> tuple[list[dict], list[str]]:
+    """The figures of the plot task in view, embedded as data URIs, and what was left out.  Each PNG is read
+    through open_supplied (no link, no FIFO, at most MAX_IMAGE_BYTES, checked before reading) and the page holds
+    at most MAX_PAGE_IMAGE_BYTES of them: a folder of huge files cannot make a huge page."""
+    try:
+        run = current(folder)
+        files, _, _ = folder_entries(run) if run.is_dir() else ([], [], [])
+    except (DataPerfError, OSError) as exc:
+        return [], [f"figures not read ({exc})"]
+    images, skipped, total = [], [], 0
+    for path in files:
+        if path.suffix != ".png":
             continue
-        images.append({"name": path.name, "uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii")})
-    return images
+        try:
+            data = read_supplied(path, MAX_IMAGE_BYTES, run)
+        except ValidationError as exc:
+            skipped.append(f"{path.name}: {exc.rule}")
+            continue
+        if not data.startswith(b"\x89PNG"):
+            skipped.append(f"{path.name}: not a PNG image")
+        elif total + len(data) > MAX_PAGE_IMAGE_BYTES:
+            skipped.append(f"{path.name}: the page's figures would exceed {MAX_PAGE_IMAGE_BYTES >> 20} MiB")
+        else:
+            total += len(data)
+            images.append({"name": path.name, "uri": "data:image/png;base64," + base64.b64encode(data).decode()})
+    return images, skipped
 
 
 def _inputs(results: Path, summary: dict) -> dict[str, str]:
-    """Every input hash of the run: the summary's and those of each group's detail file."""
-    hashes = dict(summary.get("run", {}).get("inputs_sha256") or {})
+    """Every input hash of the run: the summary's and those of each group's detail file (group names are plain
+    names, checked with the summary: no path is built from anything else)."""
+    hashes = _hashes(summary.get("run", {}).get("inputs_sha256"))
     for group in summary.get("groups", []):
-        path = results / f"{group}_evaluation.json"
-        if path.is_file():
-            try:
-                hashes.update(read_json(path).get("run", {}).get("inputs_sha256") or {})
-            except DataPerfError:
-                continue
+        try:
+            detail = read_json(results / f"{group}_evaluation.json", DETAIL_LIMIT, results)
+        except DataPerfError:
+            continue
+        hashes.update(_hashes(detail.get("run", {}).get("inputs_sha256") if isinstance(detail, dict) else None))
     return dict(sorted(hashes.items()))
+
+
+def _hashes(value) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, (str, type(None)))}
 
 
 @dataclass(frozen=True)
@@ -75,20 +103,17 @@ def collect(places: list[Place]) -> list[CubeReport]:
     reports = []
     for place in places:
         report = CubeReport(place.cube, place.workspace, place.results, place.plots)
-        path = report.results / "summary.json"
-        if not path.is_file():
-            report.problem = "no results yet: run its evaluate task"
-        else:
-            try:
-                summary = read_json(path)
-            except DataPerfError as exc:
-                summary, report.problem = None, f"unreadable summary ({exc})"
-            if summary is not None and (not isinstance(summary, dict) or summary.get("schema") != SCHEMA):
-                summary, report.problem = None, "results of an earlier version: run its evaluate task again"
-            report.summary = summary
+        try:
+            results = current(report.results)
+            if not (results / "summary.json").exists() and not (results / "summary.json").is_symlink():
+                report.problem = "no results yet: run its evaluate task"
+            else:
+                report.summary = read_summary(results / "summary.json")
+        except DataPerfError as exc:
+            report.problem = f"results not shown: {exc}"
         if report.summary:
-            report.images = _images(report.plots)
-            report.inputs = _inputs(report.results, report.summary)
+            report.images, report.skipped = _images(report.plots)
+            report.inputs = _inputs(results, report.summary)
         reports.append(report)
     return reports
 

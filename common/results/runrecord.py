@@ -1,6 +1,7 @@
 """The run record stored in every results file: what ran, on what, with which inputs."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -10,9 +11,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
-from common.core.io import sha256_file
+from common.core.errors import ValidationError
+from common.untrusted.files import digest_read, open_supplied
 
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+INPUT_LIMIT = 1 << 40      # the inputs are data files, not sizes to refuse: the limit only bounds a runaway read
 PACKAGES = ("dataperf", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "torch", "cleanlab", "matplotlib")
 
 
@@ -27,11 +30,25 @@ def package_versions(names: Iterable[str] = PACKAGES) -> dict:
 
 
 def input_hashes(paths: Iterable[Path], relative_to: Path | None = None) -> dict:
+    """sha256 of each input: of what was read of it when it was read through common.untrusted (so a file replaced
+    after scoring does not change the record), else of the file now, read the same safe way; null when it cannot
+    be read (a link, a FIFO: nothing is followed or waited on)."""
     hashes = {}
     for path in sorted({Path(p) for p in paths}):
         key = str(path.relative_to(relative_to)) if relative_to and path.is_relative_to(relative_to) else str(path)
-        hashes[key] = sha256_file(path)
+        hashes[key] = digest_read(path) or _hash_now(path)
     return hashes
+
+
+def _hash_now(path: Path) -> str | None:
+    try:
+        with open_supplied(path, INPUT_LIMIT, single_link=False) as handle:
+            digest = hashlib.sha256()
+            while block := handle.read(1 << 20):
+                digest.update(block)
+            return digest.hexdigest()
+    except ValidationError:
+        return None
 
 
 def container() -> dict | None:
@@ -45,8 +62,11 @@ def container() -> dict | None:
             "image_id": image_id if IMAGE_ID.match(image_id) else None}
 
 
-def run_record(task: str, parameters: dict, inputs: Iterable[Path] = (), relative_to: Path | None = None,
+def run_record(task: str, parameters, inputs: Iterable[Path] = (), relative_to: Path | None = None,
                **extra) -> dict:
+    """`parameters`: the task's Parameters (secret values recorded as digests only) or a plain mapping."""
+    if hasattr(parameters, "public_values"):
+        parameters = parameters.public_values()
     record = {
         "task": task,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -10,31 +10,50 @@ task is checked (a folder, writable, not full) before the task starts.
 """
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 import click
 
+from common.core.escaping import terminal
 from common.core.errors import DataPerfError, ValidationError, named_paths
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
-from common.parameters.schema import COMMAND_LINE, Parameters, command_line_overrides, parse_override_value, unknown_override
+from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,
+                                      unknown_override)
 from common.results.publish import check_output_folder
 from common.tasks.local import task_paths
 from common.untrusted.files import excerpt
 
 
-def run_guarded(function: Callable, **kwargs):
-    """Call a task; user-fixable problems become one line on stderr and exit status 1."""
+def run_guarded(function: Callable, *args, stage: str | None = None, **kwargs):
+    """Call a command's work; whatever goes wrong ends as one line on stderr and exit status 1, never a traceback:
+    a problem the user can fix with its message, a full disk as such, anything else named by the stage it
+    happened in (DATAPERF_DEBUG=1 shows the traceback instead).  What was published before stays published."""
+    stage = stage or getattr(function, "__name__", "command").strip("_")
     try:
-        return function(**kwargs)
+        return function(*args, **kwargs)
     except DataPerfError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        if os.environ.get("DATAPERF_DEBUG") == "1":
+            raise
+        where = f" ({terminal(str(exc.filename))})" if exc.filename else ""
+        reason = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else terminal(
+            exc.strerror or type(exc).__name__)
+        click.echo(f"error: {stage}: {reason}{where}", err=True)
+    except Exception as exc:   # noqa: BLE001 (the one place that turns any failure into a line)
+        if os.environ.get("DATAPERF_DEBUG") == "1":
+            raise
+        click.echo(f"error: {stage}: stopped by an unexpected {type(exc).__name__} (a defect of the suite; "
+                   "DATAPERF_DEBUG=1 shows where)", err=True)
+    sys.exit(1)
 
 
 TASK_HELP = {
@@ -63,7 +82,16 @@ def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
     return overrides
 
 
-def _run_task(cube: str, task: str, paths: dict[str, Path], extra: list[str]):
+def task_path_arguments(given: dict[str, str]) -> dict[str, Path]:
+    """The task's paths as given; an empty one is an error (it would silently mean the current folder)."""
+    for name, value in given.items():
+        if not value.strip():
+            raise ValidationError(COMMAND_LINE, f"option '--{name}'", "an empty path names nothing")
+    return {name: Path(value) for name, value in given.items()}
+
+
+def _run_task(cube: str, task: str, given: dict[str, str], extra: list[str]):
+    paths = task_path_arguments(given)
     record = registry.get(cube)
     overrides = parameter_options(cube, list(paths), extra)
     for name, (direction, kind, _) in task_paths(cube, task).items():
@@ -80,8 +108,7 @@ def _run_task(cube: str, task: str, paths: dict[str, Path], extra: list[str]):
 def _command(cube: str, task: str) -> click.Command:
     @click.pass_context
     def callback(ctx, **kwargs):
-        run_guarded(_run_task, cube=cube, task=task, paths={k: Path(v) for k, v in kwargs.items()},
-                    extra=list(ctx.args))
+        run_guarded(_run_task, cube=cube, task=task, given=kwargs, extra=list(ctx.args), stage=f"{cube} {task}")
 
     params = [click.Option([f"--{name}"], required=True, type=str, metavar="PATH",
                            help=f"{name} (a path, as mlcube passes it)") for name in task_paths(cube, task)]

@@ -129,7 +129,7 @@ class Evaluation:
         summary = leaderboard.build(self.cube.name, self.cube.title, self.score_spec(), self.group_by,
                                     self.groups(), results, extras=self.extras, rows=scored.rows,
                                     refused=refusals.records, mode=self.mode,
-                                    run=run_record("evaluate", self.params.values, relative_to=self.root,
+                                    run=run_record("evaluate", self.params, relative_to=self.root,
                                                    **scored.run))
         return Outcome(summary, scored.files, refusals)
 

@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from common.core.errors import DataPerfError, ValidationError
-from common.core.io import read_yaml
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
+from common.untrusted.documents import read_yaml
 from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,
                                       unknown_override)
 from common.results.publish import check_output_folder
@@ -44,7 +44,10 @@ def task_arguments(cube: str, task: str, workspace: Path, overrides: dict[str, s
     and every output folder is checked to be usable before anything runs."""
     arguments = {}
     for name, (direction, kind, default) in task_paths(cube, task).items():
-        path = Path(overrides.get(name, default)).expanduser()
+        given = overrides.get(name, default)
+        if not str(given).strip():
+            raise ValidationError(COMMAND_LINE, f"override '{name}'", "an empty path names nothing")
+        path = Path(given).expanduser()
         path = path if path.is_absolute() else workspace / path
         folder = path if kind == "directory" else path.parent
         if direction == "outputs":

@@ -60,7 +60,7 @@ def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submi
     `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
     method; a method whose name cannot be a file name is an error, not a group (unless check_names is off).
     Nothing is followed: a linked method folder is an error, and a link (or FIFO) named like a submission file
-    is listed like one, so that reading it (read_limited) refuses it with the file named."""
+    is listed like one, so that reading it (read_supplied) refuses it with the file named."""
     folder = Path(folder)
     if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
         raise ValidationError(folder, None, "submission folder not found")

@@ -1,6 +1,6 @@
 """Parsing supplied text: UTF-8 text, lines, CSV rows and JSON, each failing with one clear ValidationError.
 
-Every function takes what read_limited() returned, so the size is bounded before parsing starts, and runs
+Every function takes what read_supplied() returned, so the size is bounded before parsing starts, and runs
 in time linear in that size: no quadratic repeat checks, no recursion that deep input can exhaust, no
 integer conversion that Python refuses (more than 4,300 digits).  Messages quote at most an excerpt().
 """

@@ -24,7 +24,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
 from common.core.errors import ValidationError
-from common.untrusted.files import excerpt, read_limited
+from common.untrusted.files import excerpt, read_supplied
 
 PARAMETERS_LIMIT = 64 * 1024
 MAX_DEPTH = 32
@@ -116,7 +116,7 @@ def parse_yaml(text: str, source: str | Path) -> Any:
 
 def read_parameters_file(path: str | Path) -> Any:
     """The YAML value of a parameters file: read without following a link, size-limited, then parsed safely."""
-    data = read_limited(path, PARAMETERS_LIMIT)
+    data = read_supplied(path, PARAMETERS_LIMIT)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

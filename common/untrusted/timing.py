@@ -8,10 +8,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import yaml
-
 from common.core.errors import ValidationError, display_path
-from common.untrusted.files import read_limited
+from common.untrusted.documents import parse_yaml
+from common.untrusted.files import read_supplied
 
 TIMING_FILE = "timing.yaml"
 TIMING_LIMIT = 16 * 1024
@@ -30,8 +29,8 @@ def read_seconds(folder: Path, root: Path | None = None) -> float | dict[str, fl
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        data = yaml.safe_load(read_limited(path, TIMING_LIMIT, root).decode("utf-8"))
-    except (ValidationError, UnicodeDecodeError, yaml.YAMLError):
+        data = parse_yaml(read_supplied(path, TIMING_LIMIT, root), path)
+    except ValidationError:      # unreadable, too deep, a 30 February, a 5,000-digit number: not a run time
         data = None
     value = data.get("seconds") if isinstance(data, dict) else None
     if isinstance(value, dict):
@@ -52,4 +51,5 @@ def total_seconds(value: float | dict[str, float] | None, groups: list[str] | No
     keys = groups if groups is not None else list(value)
     if any(k not in value for k in keys):
         return None
-    return float(sum(value[k] for k in keys))
+    total = float(sum(value[k] for k in keys))
+    return total if math.isfinite(total) else None     # finite times can still add up to infinity

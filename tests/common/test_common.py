@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from common.core import io as dio
-from common.data import tables
 from common.core.errors import DataPerfError, ValidationError
+from common.data import tables
+from common.untrusted import documents
 from common.data.download import fetch
 from common.results.metrics import summarize
 from common.results.runrecord import run_record
@@ -19,25 +20,26 @@ def test_atomic_write_keeps_the_previous_version(tmp_path):
     dio.write_json(path, {"a": 1})  # same content: nothing to archive
     assert not (tmp_path / "previous").exists()
     dio.write_json(path, {"a": 2})
-    assert dio.read_json(path) == {"a": 2}
+    assert documents.read_json(path) == {"a": 2}
     (old,) = (tmp_path / "previous").rglob("r.json")
-    assert dio.read_json(old) == {"a": 1}
+    assert documents.read_json(old) == {"a": 1}
     assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_json_is_plain_and_finite(tmp_path):
     dio.write_json(tmp_path / "a.json", {"x": np.float32(0.5), "y": np.arange(2)})
-    assert dio.read_json(tmp_path / "a.json") == {"x": 0.5, "y": [0, 1]}
-    with pytest.raises(ValueError):
-        dio.write_json(tmp_path / "b.json", {"x": float("nan")})
+    assert documents.read_json(tmp_path / "a.json") == {"x": 0.5, "y": [0, 1]}
+    # JSON has no NaN or infinity: such a figure is recorded as unknown, the document is never lost whole
+    dio.write_json(tmp_path / "b.json", {"x": float("nan"), "y": [np.float64("inf"), 1.5], "z": -np.inf})
+    assert documents.read_json(tmp_path / "b.json") == {"x": None, "y": [None, 1.5], "z": None}
 
 
 def test_read_errors_name_the_file(tmp_path):
     (tmp_path / "bad.json").write_text("{oops")
     with pytest.raises(ValidationError, match="bad.json: line 1: not valid JSON"):
-        dio.read_json(tmp_path / "bad.json")
+        documents.read_json(tmp_path / "bad.json")
     with pytest.raises(ValidationError, match="nope.yaml: file not found"):
-        dio.read_yaml(tmp_path / "nope.yaml")
+        documents.read_yaml(tmp_path / "nope.yaml")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(ValidationError, match="not a readable parquet"):
         tables.read_parquet(tmp_path / "bad.parquet", ["a"])

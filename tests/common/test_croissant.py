@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from common.core.io import sha256_file
+from common.untrusted.documents import sha256_file
 from common.data import croissant
 
 from support.croissant import QUIET, check_written, records, validate

@@ -347,7 +347,7 @@ def test_plain_files_are_not_written_through_a_link(tmp_path):
     folder.mkdir()
     elsewhere.mkdir()
     (folder / "m").symlink_to(elsewhere)
-    with pytest.raises(DataPerfError, match="is a symbolic link"):
+    with pytest.raises(DataPerfError, match="must be a folder of its own, not a link"):
         publish_plain(folder, {"m/0.txt": "x"})
     assert list(elsewhere.iterdir()) == []
 

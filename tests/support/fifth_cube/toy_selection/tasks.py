@@ -18,7 +18,7 @@ from common.tasks import evaluation
 from common.tasks.baselines import baselines_task, write_timing
 from common.tasks.evaluation import evaluate_task
 from common.tasks.plugins import method_folders
-from common.untrusted.files import read_limited
+from common.untrusted.files import read_supplied
 from common.untrusted.formats import decode_text, universal_lines
 
 SCHEMA = Schema({
@@ -48,7 +48,7 @@ def download(parameters_file: Path, data_folder: Path) -> None:
 
 
 def _read_table(path: Path) -> np.ndarray:
-    rows = [line.split(",") for line in universal_lines(decode_text(read_limited(path, 1 << 24), path))[1:] if line]
+    rows = [line.split(",") for line in universal_lines(decode_text(read_supplied(path, 1 << 24), path))[1:] if line]
     return np.array(rows, dtype=float)
 
 
@@ -97,7 +97,7 @@ class Evaluation(evaluation.Evaluation):
         self.test = _read_table(self.paths["data_folder"] / "test.csv")
 
     def check(self, sub: Submission, folder: Path) -> np.ndarray:
-        lines = universal_lines(decode_text(read_limited(sub.path, 1 << 20, folder), sub.path))
+        lines = universal_lines(decode_text(read_supplied(sub.path, 1 << 20, folder), sub.path))
         ids = []
         for number, line in enumerate(lines, 1):
             if not line.isdigit() or int(line) >= len(self.pool):
