@@ -15,6 +15,7 @@ names pandas gives a header-less CSV, which is how the original summaries index 
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import pyarrow.csv as pa_csv
 from common.core.errors import ValidationError
 from common.core.io import write_bytes_atomic, write_text
 from common.untrusted.documents import read_json
+from common.untrusted.files import DATA_LIMIT, open_supplied, read_supplied
 from common.untrusted.formats import arrow_csv_problem
 
 SELLERS = 20
@@ -35,6 +37,7 @@ BUYER_ID = 20
 HIST_BINS = 10
 SAMPLE_ROWS = 5
 PRICE_METHODS = ("lin", "linear")
+TEXT_LIMIT = 64 << 20         # budgets, prices, seller ids and samples: a few KB
 MAX_NUMBER_CHARS = 100          # a price or budget; Fraction() of longer text is slow and never meant
 
 
@@ -97,15 +100,17 @@ def read_matrix_csv(path: Path, what: str) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise ValidationError(path, None, f"{what} not found")
-    with open(path, "rb") as handle:
-        width = handle.readline().count(b",") + 1
+    with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+        width = io.BufferedReader(handle).readline().count(b",") + 1
     if width < 2:
         raise ValidationError(path, None, "needs at least one feature column and the label column")
     # Every column typed up front: no type inference, about 3x faster on 769 columns.
     names = [f"c{j}" for j in range(width)]
     try:
-        table = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(column_names=names),
-                                convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())))
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+            table = pa_csv.read_csv(handle, read_options=pa_csv.ReadOptions(column_names=names),
+                                    convert_options=pa_csv.ConvertOptions(
+                                        column_types=dict.fromkeys(names, pa.float64())))
     except (pa.ArrowInvalid, OSError) as exc:
         # pyarrow quotes the offending row; a seller's data is hidden, so only positions and counts are kept.
         raise ValidationError(path, None, f"not a CSV of {width} numbers per row{arrow_csv_problem(exc)}") from None
@@ -135,10 +140,19 @@ def parse_number(text: str, path: Path, item: str) -> Fraction:
     return value
 
 
+def _text(path: Path) -> str:
+    """A small text file of the market's, read through open_supplied."""
+    data = read_supplied(path, TEXT_LIMIT, single_link=False)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(path, f"byte {exc.start}", "must be UTF-8 text") from None
+
+
 def read_budget(path: Path) -> Fraction:
     if not path.is_file():
         raise ValidationError(path, None, "budget file not found")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in _text(path).splitlines() if line.strip()]
     if len(lines) != 1:
         raise ValidationError(path, None, "must hold exactly one number, the budget")
     budget = parse_number(lines[0], path, "budget")
@@ -152,7 +166,7 @@ def read_prices(path: Path) -> list[Fraction]:
     if not path.is_file():
         raise ValidationError(path, None, "price file not found")
     prices = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(_text(path).splitlines(), 1):
         if not line.strip():
             continue
         method, sep, value = line.partition(",")
@@ -166,7 +180,7 @@ def read_seller_ids(path: Path) -> list[int]:
     if not path.is_file():
         raise ValidationError(path, None, "seller id file not found")
     ids = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").split(), 1):
+    for number, line in enumerate(_text(path).split(), 1):
         try:
             value = float(line)
         except ValueError:
@@ -248,7 +262,7 @@ def read_samples(path: Path) -> np.ndarray:
     if not path.is_file():
         raise ValidationError(path, None, "samples file not found")
     try:
-        rows = [[float(v) for v in line.split()] for line in path.read_text(encoding="utf-8").splitlines()
+        rows = [[float(v) for v in line.split()] for line in _text(path).splitlines()
                 if line.strip()]
     except ValueError:
         raise ValidationError(path, None, "must hold space-separated numbers") from None

@@ -33,8 +33,8 @@ from .data import cost_of, format_number
 
 LOOSE_METHOD = "submission"
 SUFFIXES = (".txt", ".csv")
-WHOLE = re.compile(r"^\d+$")
-NEGATIVE = re.compile(r"^-\d+$")
+WHOLE = re.compile(r"^[0-9]+\Z")
+NEGATIVE = re.compile(r"^-[0-9]+\Z")
 SIZE_LIMIT_BYTES = 64 << 10     # a valid file is one line of 20 counts (< 300 bytes); compat may add # comments
 MAX_DIGITS = 18                 # int64, as numpy reads them; larger is more rows than any seller has
 
@@ -56,7 +56,7 @@ def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[Sub
     for method, place, files in groups:
         by_market: dict[int, Path] = {}
         for path in files:
-            if not (path.stem.isdigit() and int(path.stem) in markets):
+            if not (path.stem.isascii() and path.stem.isdigit() and int(path.stem) in markets):
                 if not compat:
                     errors.append(ValidationError(path, None, f"file names must be <market>.txt (or .csv) with a "
                                                   f"market in {markets}"))

@@ -20,9 +20,10 @@ from common.core.errors import DataPerfError, ValidationError, display_path
 from common.core.io import write_text
 from common.data import croissant
 from common.data.download import extract_archive, fetch, find_folder_with
+from common.untrusted.files import read_supplied
 
 from . import config
-from .data import (EMBEDDING_DIM, KEYWORDS, generate_language, language_dir, language_files, read_id_lists,
+from .data import (EMBEDDING_DIM, ID_LIST_LIMIT, KEYWORDS, generate_language, language_dir, language_files, read_id_lists,
                    word_of, write_language)
 
 
@@ -110,10 +111,10 @@ def write_id_table(yaml_path: Path) -> Path:
 def _listed_words(yaml_path: Path) -> list[str]:
     """The words of the clips an id list names, in order: the embedding files the generator wrote for it.  Read
     from the list's CSV table, written just before from the YAML (parsing the YAML again would take longer)."""
-    with open(id_table_path(yaml_path), newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle)
-        next(rows, None)
-        return list(dict.fromkeys(word_of(row[0]) for row in rows if row))
+    text = read_supplied(id_table_path(yaml_path), ID_LIST_LIMIT, single_link=False).decode("utf-8")
+    rows = csv.reader(io.StringIO(text, newline=""))
+    next(rows, None)
+    return list(dict.fromkeys(word_of(row[0]) for row in rows if row))
 
 
 def croissant_dataset(params, data_folder: Path) -> croissant.Dataset:

@@ -27,7 +27,7 @@ from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import load_json
 
 
-FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>\d+)_train\.json$")
+FILE_NAME = re.compile(r"^(?P<lang>[a-z]+)_(?P<budget>[1-9][0-9]*)_train\.json\Z")   # 25, never 025
 LOOSE_METHOD = "submission"
 CLIP_LANGUAGE = re.compile(r"common_voice_(?P<lang>[a-z]+)_")
 JSON_BYTES_PER_CLIP = 1024
@@ -66,7 +66,11 @@ def find_submissions(folder: Path, languages: list[str], budgets: list[int], com
                     errors.append(ValidationError(path, None, f"file names must be <language>_<budget>_train.json "
                                                   f"with a language in {languages} and a budget in {budgets}"))
                 continue
-            have.add((match["lang"], int(match["budget"])))
+            key = (match["lang"], int(match["budget"]))
+            if key in have:   # compat may name one group twice (en_25 and en_025): one of them would silently win
+                errors.append(ValidationError(path, None, f"a second file for {key[0]} and budget {key[1]}: keep one"))
+                continue
+            have.add(key)
             found.append(SubmissionFile(method, match["lang"], int(match["budget"]), path))
         missing = [submission_name(lang, b) for lang in languages for b in budgets if (lang, b) not in have]
         if missing and not compat:

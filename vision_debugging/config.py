@@ -21,7 +21,7 @@ def sizes_for(scale: float) -> dict:
     return {split: max(10, int(round(n * scale))) for split, n in BASE_SIZES.items()}
 
 # Task ids name files ({id}_train_0.3_300.parquet, {id}_{method}.txt, split at the first '_'): no '_', no '.'.
-TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
 
 SCHEMA = Schema({
     "seed": SEED,

@@ -20,6 +20,7 @@ from common.core.errors import ValidationError
 from common.core.io import write_text
 from common.data import synth
 from common.data.tables import matrix_column, read_parquet, write_parquet
+from common.untrusted.files import DATA_LIMIT, open_supplied
 from common.untrusted.files import excerpt
 
 EMBEDDING_DIM = 2048
@@ -80,10 +81,9 @@ def _binary_labels(values, path: Path, column: str) -> np.ndarray:
 
 def load_groundtruth(path: Path, train_ids: list[str]) -> np.ndarray:
     """The human-verified label of every train row, aligned to train order (first match wins, as in the original)."""
-    if not path.is_file():
-        raise ValidationError(path, None, "file not found")
     try:
-        frame = pd.read_csv(path, dtype={"ImageID": str})
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+            frame = pd.read_csv(handle, dtype={"ImageID": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         # pandas may quote the file; it is hidden from participants, so only the kind of problem is named.
         raise ValidationError(path, None, f"not a readable CSV ({type(exc).__name__})") from None

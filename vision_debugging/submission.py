@@ -23,7 +23,7 @@ from common.tasks.plugins import check_method_name
 from common.untrusted.files import excerpt, folder_entries, read_supplied
 from common.untrusted.formats import decode_text, universal_lines
 
-STRICT_LINE = re.compile(r"^\s*\d+\s*$")
+STRICT_LINE = re.compile(r"^\s*[0-9]+\s*\Z")
 RANKING_BYTES_PER_ROW = 32
 RANKING_SLACK_BYTES = 1 << 20
 TIME_LIMIT_BYTES = 4096

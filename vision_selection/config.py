@@ -13,7 +13,7 @@ from . import SOURCES
 
 CONCEPTS = ["Cupcake", "Hawk", "Sushi"]
 # Concept names become file names (<Concept>.csv, alpha_test_set_<Concept>_256.parquet).
-CONCEPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CONCEPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 SCHEMA = Schema({
     "seed": SEED,

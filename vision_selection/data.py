@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from common.core.errors import ValidationError
@@ -29,6 +29,7 @@ from common.core.io import write_bytes_atomic, write_text
 from common.core.progress import tracked
 from common.data import synth
 from common.data.tables import matrix_column, read_parquet
+from common.untrusted.files import DATA_LIMIT, folder_entries, open_supplied, read_supplied
 from common.untrusted.formats import arrow_csv_problem
 
 RESOURCES = "dataperf-vision-selection-resources"
@@ -82,33 +83,64 @@ def layout(data_folder: Path) -> Layout:
 
 # ---------------------------------------------------------------- reading
 
-def pool_dataset(path: Path) -> ds.Dataset:
-    """The pool as a pyarrow dataset: one parquet file or a Spark folder of part files (_SUCCESS, .crc ignored)."""
+def pool_parts(path: Path) -> list[Path]:
+    """The pool's parquet files: the file itself, or the part files of a Spark folder (_SUCCESS, .crc and hidden
+    files ignored), in name order.  Nothing is followed: a link among the parts is an error."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise ValidationError(path, None, "candidate pool not found (run the download task)")
-    try:
-        dataset = ds.dataset(path, format="parquet")
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationError(path, None, f"not a readable parquet file or folder ({exc})") from None
-    missing = [c for c in (ID_COL, EMB_COL) if c not in dataset.schema.names]
-    if missing:
-        raise ValidationError(path, f"columns {missing}", f"required columns missing (has {dataset.schema.names})")
-    return dataset
+    if path.is_symlink() or not path.is_dir():
+        return [path]
+    files, _, others = folder_entries(path)
+    if others:
+        raise ValidationError(others[0], None, "must be a regular file (the pool's parts are read, not followed)")
+    parts = [p for p in files if p.suffix == ".parquet" and not p.name.startswith((".", "_"))]
+    if not parts:
+        raise ValidationError(path, None, "holds no parquet part files")
+    return parts
+
+
+def _pool_batches(path: Path, columns: list[str], batch_size: int = 65_536):
+    """Record batches of the pool's columns, part after part, each part opened through open_supplied."""
+    for part in pool_parts(path):
+        try:
+            with open_supplied(part, DATA_LIMIT, single_link=False) as handle, pq.ParquetFile(handle) as parquet:
+                missing = [c for c in columns if c not in parquet.schema_arrow.names]
+                if missing:
+                    raise ValidationError(part, f"columns {missing}", "required columns missing "
+                                                                      f"(has {parquet.schema_arrow.names})")
+                yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValidationError(part, None, f"not a readable parquet file ({type(exc).__name__})") from None
+
+
+def pool_rows(path: Path) -> int:
+    total = 0
+    for part in pool_parts(path):
+        try:
+            with open_supplied(part, DATA_LIMIT, single_link=False) as handle, pq.ParquetFile(handle) as parquet:
+                total += parquet.metadata.num_rows
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValidationError(part, None, f"not a readable parquet file ({type(exc).__name__})") from None
+    return total
 
 
 def read_pool_ids(path: Path) -> pa.Array:
     """Only the ImageID column of the pool (what validation needs), in file order."""
-    return pool_dataset(path).to_table(columns=[ID_COL]).column(ID_COL).combine_chunks()
+    chunks = [batch.column(0) for batch in _pool_batches(path, [ID_COL])]
+    return pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
 
 
 def read_pool_rows(path: Path, ids) -> tuple[list[str], np.ndarray]:
     """(ids, float64 embeddings) of the pool rows whose ImageID is in ids, sorted by ImageID.
 
-    Streams the parts with a filter, so only the wanted rows are ever materialised.
+    Streams the parts batch by batch with a filter, so only the wanted rows are ever kept.
     """
     wanted = pa.array(sorted(set(ids)), pa.string())
-    table = pool_dataset(path).to_table(columns=[ID_COL, EMB_COL], filter=pc.field(ID_COL).isin(wanted))
+    kept = [batch.filter(pc.is_in(batch.column(0), value_set=wanted))
+            for batch in _pool_batches(path, [ID_COL, EMB_COL])]
+    table = pa.Table.from_batches([b for b in kept if b.num_rows], schema=kept[0].schema) if kept else \
+        pa.table({ID_COL: pa.array([], pa.string()), EMB_COL: pa.array([], pa.list_(pa.float32()))})
     table = table.sort_by(ID_COL)
     x = matrix_column(table, EMB_COL, path, dtype=np.float64) if table.num_rows else np.zeros((0, EMBEDDING_DIM))
     _check_dim(x, path)
@@ -118,13 +150,11 @@ def read_pool_rows(path: Path, ids) -> tuple[list[str], np.ndarray]:
 def read_pool(path: Path, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """(ids, embeddings) of the whole pool in file order, read batch by batch into one preallocated array
     (float32 halves the memory of the 1.2M x 256 matrix; the evaluator never uses this)."""
-    dataset = pool_dataset(path)
-    n = dataset.count_rows()
+    n = pool_rows(path)
     x = np.empty((n, EMBEDDING_DIM), dtype=dtype)
     ids = []
     start = 0
-    for batch in tracked(dataset.to_batches(columns=[ID_COL, EMB_COL], batch_size=65_536), "reading the pool",
-                         -(-n // 65_536)):
+    for batch in tracked(_pool_batches(path, [ID_COL, EMB_COL]), "reading the pool", -(-n // 65_536)):
         if batch.num_rows == 0:
             continue
         block = matrix_column(pa.Table.from_batches([batch]), EMB_COL, path, dtype=dtype)
@@ -142,11 +172,11 @@ def _check_dim(x: np.ndarray, path: Path) -> None:
 
 def read_examples(path: Path) -> list[str]:
     """The example ImageIDs of one concept (all positives)."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ValidationError(path, None, "example set not found")
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        text = read_supplied(path, DATA_LIMIT, single_link=False).decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError(path, None, f"not a readable UTF-8 CSV ({type(exc).__name__})") from None
     if not rows or ID_COL not in rows[0]:
@@ -187,7 +217,8 @@ def read_machine_labels(path: Path, mids: list[str]) -> pa.Table:
                                                 LABEL_COL: pa.float64(), "Source": pa.string()})
     parts = []
     try:
-        with pcsv.open_csv(path, convert_options=options) as reader:
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle, \
+                pcsv.open_csv(handle, convert_options=options) as reader:
             for batch in reader:
                 table = pa.Table.from_batches([batch])
                 parts.append(table.filter(pc.is_in(table.column("LabelName"), wanted)))

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from common.core.errors import ValidationError, raise_all
 from common.core.io import write_text
+from common.results.publish import FILE_NAME
 from common.tasks.plugins import method_folders
 from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import csv_rows, decode_text, load_json
@@ -74,6 +75,10 @@ def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[Su
     found = []
     groups, errors = method_folders(folder, SUFFIXES, LOOSE_METHOD)
     for method, place, files in groups:
+        if not FILE_NAME.match(f"{method}_result.json"):   # the result file the original names after the method
+            errors.append(ValidationError(place, f"method {excerpt(method)}", "cannot name a result file: use "
+                                          "letters, digits, '_', '.', '-' (at most 180)"))
+            continue
         by_concept: dict[str, Path] = {}
         for path in files:
             if path.stem not in concepts:
@@ -99,6 +104,9 @@ def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[Su
 
 
 # ---------------------------------------------------------------- parsing
+
+COMPAT_MAX_ROWS = 200_000    # 400 MB of float64 embeddings at most
+
 
 def size_limit(budget: int, compat: bool) -> int:
     """Largest training-set file read.  Strict: 1 KiB per row of the budget plus 1 MiB (a row with every
@@ -217,6 +225,11 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
                 break
         raise_all(errors)
     kept = [(e.image, _label_text(e.label)) for e, inside in zip(entries, known) if inside]
+    if compat and len(kept) > COMPAT_MAX_ROWS:
+        # Repeats count in compat (the original joins them into the training set): a small file could otherwise
+        # ask for a training matrix of gigabytes.
+        raise ValidationError(path, f"{len(kept):,} rows", f"more than {COMPAT_MAX_ROWS:,} training rows (repeats "
+                                                          "included) are refused, to bound memory")
     if not kept:
         raise ValidationError(path, None, "no ImageID of the file is in the candidate pool")
     classes = sorted({label for _, label in kept})

@@ -38,8 +38,8 @@ from common.untrusted.container_output import OutputLimits, OutputTooLarge, extr
 from common.untrusted.documents import read_yaml
 from common.untrusted.files import excerpt
 
-CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
-ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*\Z")
+ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 REASON_CHARS = 2000          # a validation report kept in the results (the full one is in the evaluate log)
 
 

@@ -23,7 +23,7 @@ from common.untrusted.files import excerpt
 PROCESSES = "processes"
 LOCAL_CLUSTER = "local-cluster"
 # tcp://host:port; the host is a name or an IPv4 address, or an IPv6 address in brackets.
-ADDRESS = re.compile(r"^tcp://(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>[0-9]{1,5})$")
+ADDRESS = re.compile(r"^tcp://(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>[0-9]{1,5})\Z")
 SCHEDULER_MEANING = "'processes', 'local-cluster' or the address of a Dask scheduler, tcp://host:port"
 
 DEFAULTS = {

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import pickle
+import socket
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from distributed.scheduler import KilledWorker
 
 from common.compute.backend import LOCAL_CLUSTER, Compute
 from common.core.errors import DataPerfError
+from common.core.io import SCRATCH
 
 # The packages whose versions must be equal on the workers (scores depend on them), and the suite's own
 # packages, compared by a digest of their source.
@@ -192,9 +194,11 @@ def connect(settings: Compute, workers: int) -> Iterator[Client]:
     with contextlib.ExitStack() as stack:
         if settings.scheduler == LOCAL_CLUSTER:
             # Scheduler, workers, nannies and dashboard on the loopback interface: nothing listens on the network.
+            scratch = SCRATCH.get()   # inside the output folder being published (never /tmp/dask-scratch-space)
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR))
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                local_directory=str(scratch / "dask") if scratch is not None else None))
             client = stack.enter_context(Client(cluster, set_as_default=False))
             where = f"a local Dask cluster of {workers} worker processes"
         else:
@@ -205,7 +209,42 @@ def connect(settings: Compute, workers: int) -> Iterator[Client]:
         yield client
 
 
+HANDSHAKE_LIMIT = 16 << 20     # bytes: a scheduler's first message (its handshake) is a few hundred
+
+
+def preflight(settings: Compute) -> None:
+    """Check, within compute.timeout, that a Dask scheduler answers at the address before a Client connects.
+
+    A scheduler speaks first: right after accepting, it sends its handshake, framed by an 8-byte length.  Dask's
+    own client trusts that length (a web server's 'HTTP/1.1' read as one is a 3 EiB allocation) and can wait
+    on a peer that accepts and says nothing; here a silent peer, one that closes, or a length no handshake has
+    is one clear error."""
+    host, port = settings.scheduler.removeprefix("tcp://").rsplit(":", 1)
+    host = host.strip("[]")
+    deadline = time.monotonic() + settings.timeout
+    what = f"the Dask scheduler at {settings.scheduler} (compute.scheduler)"
+    try:
+        with socket.create_connection((host, int(port)), timeout=settings.timeout) as probe:
+            header = b""
+            while len(header) < 8:
+                probe.settimeout(max(0.01, deadline - time.monotonic()))
+                part = probe.recv(8 - len(header))
+                if not part:
+                    raise DataPerfError(f"{what} closed the connection without a word: not a Dask scheduler")
+                header += part
+    except socket.timeout:
+        raise DataPerfError(f"{what} accepted the connection but sent nothing within {settings.timeout:g} s: "
+                            "not a Dask scheduler (or one too busy to answer)") from None
+    except OSError as exc:
+        raise DataPerfError(f"cannot reach {what} within {settings.timeout:g} s: "
+                            f"{exc.strerror or type(exc).__name__}") from None
+    length = int.from_bytes(header, "little")
+    if not 0 < length <= HANDSHAKE_LIMIT:
+        raise DataPerfError(f"{what} answered with something other than a Dask handshake: not a Dask scheduler")
+
+
 def _client_for(settings: Compute) -> Client:
+    preflight(settings)
     try:
         return Client(settings.scheduler, timeout=f"{settings.timeout}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -5,6 +5,7 @@ writers here handle one file at a time.
 """
 from __future__ import annotations
 
+import contextvars
 import errno
 import json
 import math
@@ -21,6 +22,9 @@ import yaml
 
 from common.core.errors import DataPerfError, display_path
 
+# Where a task's helpers may keep scratch files (a local Dask cluster's spill space): inside the output folder being
+# published, so that nothing is written outside the workspace and what a killed task left is removed by the next.
+SCRATCH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("dataperf_scratch", default=None)
 ARCHIVE_DIR = "previous"     # earlier versions of replaced files, in every folder the suite writes: never data
 
 

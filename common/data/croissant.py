@@ -10,6 +10,7 @@ both ways and require the same JSON, then validate the written file and read its
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
 import logging
 import re
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 
+from common.core.errors import ValidationError
 from common.core.io import ARCHIVE_DIR, write_text
 from common.untrusted.documents import sha256_file
+from common.untrusted.files import DATA_LIMIT, open_supplied
 
 FILE_NAME = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -185,9 +188,9 @@ def parquet_dtype(path: Path, column: str, default: str) -> str:
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
-        kind = schema.field(column).type
-    except (OSError, KeyError, pa.ArrowInvalid):
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+            kind = pq.read_schema(handle).field(column).type
+    except (OSError, KeyError, pa.ArrowInvalid, ValidationError):
         return default
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
         kind = kind.value_type
@@ -199,8 +202,9 @@ def parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_schema(path).names
-    except (OSError, pa.ArrowInvalid):
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+            return pq.read_schema(handle).names
+    except (OSError, pa.ArrowInvalid, ValidationError):
         return []
 
 
@@ -209,9 +213,9 @@ def csv_columns(path: Path) -> list[str]:
     import csv
 
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            return next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
+            return next(csv.reader(io.TextIOWrapper(io.BufferedReader(handle), encoding="utf-8", newline="")), [])
+    except (OSError, UnicodeDecodeError, csv.Error, ValidationError):
         return []
 
 

@@ -39,12 +39,12 @@ from common.untrusted.parameters_file import parse_yaml, read_parameters_file
 COMMAND_LINE = "command line"
 MAX_WORKERS = 256
 # Names that become one component of a file or folder name: no separator, no leading dot, no '..', bounded.
-PATH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PATH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 # A built-in method name, or a participant's class as 'package.module:ClassName'.
 METHOD_SPEC = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-                         r":[A-Za-z_][A-Za-z0-9_]*)$")
-SHA256 = re.compile(r"^(?:|any|[0-9a-fA-F]{64})$")
-URL = re.compile(r"^(?:|https?://[^\s\x00-\x1f\x7f]{1,2000})$")
+                         r":[A-Za-z_][A-Za-z0-9_]*)\Z")
+SHA256 = re.compile(r"^(?:|any|[0-9a-fA-F]{64})\Z")
+URL = re.compile(r"^(?:|https?://[^\s\x00-\x1f\x7f]{1,2000})\Z")
 
 
 class Where:

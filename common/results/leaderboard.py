@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from common.core.escaping import csv_cell, terminal
 from common.core.errors import DataPerfError, ValidationErrors, display_path
+from common.core.escaping import csv_cell, terminal
 from common.results import metrics
 from common.untrusted.documents import read_json
 
@@ -174,7 +174,7 @@ def read(path: str | Path) -> dict:
 
 SUMMARY_LIMIT = 256 << 20
 _NUMBER = (int, float)
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\Z")
 
 
 def shape_problem(summary: dict) -> str | None:

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from matplotlib.lines import Line2D  # noqa: E402
 
 from common.core.errors import DataPerfError, display_path  # noqa: E402
+from common.core.escaping import plot_text  # noqa: E402
 from common.core.io import write_bytes_atomic  # noqa: E402
 from common.results.leaderboard import read as read_summary  # noqa: E402
-from common.core.escaping import plot_text  # noqa: E402
 from common.untrusted.documents import read_json  # noqa: E402
 
 # Fonts stay at 9 pt or more: the figures are read at their default size (100 dpi), in the report too.

@@ -52,7 +52,7 @@ from typing import Any, Iterator
 
 from common.core.errors import DataPerfError
 from common.core.io import ARCHIVE_DIR as ARCHIVE
-from common.core.io import own_folder, same_content
+from common.core.io import SCRATCH, own_folder, same_content
 from common.core.io import json_text
 from common.untrusted.files import excerpt, read_supplied
 
@@ -61,8 +61,8 @@ LATEST = "latest"
 STAGING = ".staging-"
 JOURNAL = ".publishing.json"
 MIN_FREE_BYTES = 1 << 20
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
-STAMP = re.compile(r"^\d{8}T\d{6}Z(?:-(\d+))?$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\Z")
+STAMP = re.compile(r"^\d{8}T\d{6}Z(?:-(\d+))?\Z")
 RESULT_SUFFIXES = (".json", ".csv", ".png")
 JOURNAL_LIMIT = 16 << 20
 
@@ -192,6 +192,7 @@ class _Run:
             self.stamp = _new_stamp(self.folder, self.folder / RUNS, self.folder / ARCHIVE)
             self.staging = self.folder / f"{STAGING}{self.stamp}"
             self.staging.mkdir(mode=0o755)
+            self._scratch = SCRATCH.set(self.staging / ".scratch")
         except OSError as exc:
             _unlock(self._lock)
             raise DataPerfError(_os_error_message(self.folder, exc, "its staging folder")) from None
@@ -226,9 +227,18 @@ class _Run:
     def path(self, name: str) -> Path:
         raise NotImplementedError
 
+    def _release_scratch(self) -> None:
+        token, self._scratch = getattr(self, "_scratch", None), None
+        if token is not None:
+            try:
+                SCRATCH.reset(token)
+            except ValueError:   # set in another context: nothing of ours to restore
+                pass
+
     def commit(self) -> None:
         if self.committed:
             return
+        self._release_scratch()
         try:
             self._commit()
         except OSError as exc:
@@ -241,6 +251,7 @@ class _Run:
 
     def discard(self) -> None:
         """Drop the staged files (the earlier ones stay in view) and release the folder."""
+        self._release_scratch()
         shutil.rmtree(self.staging, ignore_errors=True)
         _unlock(self._lock)
         self._lock = None

@@ -14,7 +14,7 @@ from typing import Iterable
 from common.core.errors import ValidationError
 from common.untrusted.files import digest_read, open_supplied
 
-IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 INPUT_LIMIT = 1 << 40      # the inputs are data files, not sizes to refuse: the limit only bounds a runaway read
 PACKAGES = ("dataperf", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "torch", "cleanlab", "matplotlib")
 

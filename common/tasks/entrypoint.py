@@ -18,8 +18,8 @@ from typing import Callable
 
 import click
 
-from common.core.escaping import terminal
 from common.core.errors import DataPerfError, ValidationError, named_paths
+from common.core.escaping import terminal
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
 from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,

@@ -10,7 +10,7 @@ from common.core.errors import DataPerfError, ValidationError
 from common.core.io import ARCHIVE_DIR
 from common.untrusted.files import excerpt, folder_entries
 
-METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+METHOD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")   # it names result files: at most 100
 
 
 class Method(ABC):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import posixpath
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from common.core.errors import DataPerfError, ValidationError
-from common.untrusted.files import excerpt
+from common.untrusted.files import DATA_LIMIT, excerpt, open_supplied
 
 CHUNK = 1 << 20               # bytes per read and write; also the largest tar extension header (long names)
 MAX_NAME_CHARS = 4096
@@ -82,7 +83,7 @@ def _is_tar_header(block: bytes) -> bool:
 def archive_type(path: Path) -> str:
     """'zip', 'tar', 'gz', 'bz2' or 'xz' (a compressed tar), from the first bytes of the file."""
     try:
-        with open(path, "rb") as handle:
+        with open_supplied(path, DATA_LIMIT, single_link=False) as handle:
             head = handle.read(512)
     except OSError as exc:
         raise ValidationError(path, None, f"cannot be read ({exc.strerror})") from None
@@ -235,7 +236,8 @@ def _zip_kind(plan: _Plan, info: zipfile.ZipInfo, name: str) -> str:
 
 def _extract_zip(plan: _Plan) -> None:
     try:
-        archive = zipfile.ZipFile(plan.archive)
+        opened = open_supplied(plan.archive, DATA_LIMIT, single_link=False)
+        archive = zipfile.ZipFile(io.BufferedReader(opened, 1 << 20))
     except _READ_ERRORS as exc:
         raise plan.fail(None, _damaged(exc)) from None
     with archive:
@@ -265,6 +267,29 @@ def _extract_zip(plan: _Plan) -> None:
 
 class _HeaderTooLarge(Exception):
     pass
+
+
+MAX_HEADER_CHAIN = 16   # extension headers (pax, GNU long name) before one member; tarfile reads them recursively
+
+
+class HeaderChainTooLong(Exception):
+    pass
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a member's extension headers by recursion, one call per header: a chain of more than
+    MAX_HEADER_CHAIN is refused before it can exhaust the stack (1,500 chained headers were a RecursionError)."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile):
+        depth = getattr(tarfile, "_header_chain", 0)
+        if depth > MAX_HEADER_CHAIN:
+            raise HeaderChainTooLong()
+        tarfile._header_chain = depth + 1
+        try:
+            return super().fromtarfile(tarfile)
+        finally:
+            tarfile._header_chain = depth
 
 
 class _BoundedReads:
@@ -298,14 +323,15 @@ def _tar_kind(plan: _Plan, member: tarfile.TarInfo) -> str:
 
 def _extract_tar(plan: _Plan, kind: str) -> None:
     current = None
-    with open(plan.archive, "rb") as raw:
+    with open_supplied(plan.archive, DATA_LIMIT, single_link=False) as handle, \
+            io.BufferedReader(handle, 1 << 20) as raw:
         try:
             stream = _OPENERS[kind](raw) if kind in _OPENERS else raw
             if kind != "tar":
                 if not _is_tar_header(stream.read(512)):
                     raise plan.fail(None, f"a {kind}-compressed file that is not a tar archive")
                 stream.seek(0)
-            with tarfile.open(fileobj=_BoundedReads(stream), mode="r:") as archive:
+            with tarfile.open(fileobj=_BoundedReads(stream), mode="r:", tarinfo=BoundedTarInfo) as archive:
                 while True:
                     member = archive.next()
                     if member is None:
@@ -321,6 +347,9 @@ def _extract_tar(plan: _Plan, kind: str) -> None:
                     current = None
         except _HeaderTooLarge:
             raise plan.fail(current, f"a tar extension header (long name or pax) over {_size(CHUNK)}") from None
+        except HeaderChainTooLong:
+            raise plan.fail(current, f"more than {MAX_HEADER_CHAIN} extension headers chained before one member") \
+                from None
         except _READ_ERRORS as exc:
             raise plan.fail(current, _damaged(exc)) from None
 
@@ -354,9 +383,18 @@ def extract_archive(archive: str | Path, target: str | Path, limits: Limits = DE
 
 
 def find_folder_with(root: Path, names: list[str]) -> Path | None:
-    """The shallowest folder under root that contains every one of names (archives often nest a top folder)."""
-    candidates = [root] + sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts))
+    """The shallowest folder under root that holds every one of names (archives often nest a top folder): a name
+    with a suffix (`eval.yaml`) must be a regular file there, one without (`embeddings`) a folder, so that a
+    file where a folder belongs is not taken for it.  Extraction wrote no links, and none is followed here."""
+    candidates = [root] + sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()),
+                                 key=lambda p: len(p.parts))
+
+    def holds(folder: Path, name: str) -> bool:
+        path = folder / name
+        if path.is_symlink():
+            return False
+        return path.is_file() if Path(name).suffix else path.is_dir()
     for folder in candidates:
-        if all((folder / n).exists() for n in names):
+        if all(holds(folder, n) for n in names):
             return folder
     return None

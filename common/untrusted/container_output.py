@@ -18,10 +18,11 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
 from common.core.errors import ValidationError
+from common.untrusted.archives import MAX_HEADER_CHAIN, BoundedTarInfo, HeaderChainTooLong
 from common.untrusted.files import excerpt
 
 SOURCE = "container output"
-NAME_PART = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+NAME_PART = re.compile(r"^[A-Za-z0-9_.-]{1,128}\Z")
 MAX_DEPTH = 8
 TAR_OVERHEAD = 3 * 512           # per entry: a header, a possible long-name header and padding
 STREAM_SLACK = 1 << 20           # end-of-archive blocks, pax headers
@@ -118,13 +119,18 @@ def _extract(stream: _CappedStream, destination: Path, limits: OutputLimits, top
     files = folders = written = 0
     seen: set[PurePosixPath] = set()
     try:
-        archive = tarfile.open(fileobj=stream, mode="r|")
+        archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=BoundedTarInfo)
+    except HeaderChainTooLong:
+        raise ValidationError(SOURCE, None, f"more than {MAX_HEADER_CHAIN} extension headers chained") from None
     except tarfile.TarError as exc:
         raise ValidationError(SOURCE, None, f"not a readable archive ({exc})") from None
     with archive:
         while True:
             try:
                 member = archive.next()
+            except HeaderChainTooLong:
+                raise ValidationError(SOURCE, None, f"more than {MAX_HEADER_CHAIN} extension headers chained") \
+                    from None
             except tarfile.TarError as exc:
                 raise ValidationError(SOURCE, None, f"not a readable archive ({exc})") from None
             if member is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from common.core.errors import ValidationError
 
 EXCERPT_CHARS = 40
+DATA_LIMIT = 1 << 40       # a data set's file: the cap bounds a runaway read, it is no size policy
 _HUGE_INT_BITS = 1000      # about 300 digits: repr() of far larger ints raises (sys.int_max_str_digits)
 
 

@@ -120,7 +120,30 @@ def load_json(data: bytes, path: Path, duplicates: bool = False, bom: bool = Fal
         raise ValidationError(path, f"key {excerpt(exc.args[0])}", duplicate_rule) from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise ValidationError(path, None, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    lone = _lone_surrogate(value)
+    if lone is not None:
+        raise ValidationError(path, f"text {excerpt(lone)}", "holds a lone surrogate escape (\\ud800-\\udfff): not text")
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value) -> str | None:
+    """The first key or string holding a lone surrogate (JSON's \\ud800 escapes decode to one; no UTF-8 text
+    can hold it, so it would fail wherever the text is written), without recursion."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return node
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
 
 
 def arrow_csv_problem(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ PARAMETERS_LIMIT = 64 * 1024
 MAX_DEPTH = 32
 MAX_DIGITS = 100
 
-_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+\Z")
 
 
 class _Refused(yaml.YAMLError):

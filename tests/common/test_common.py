@@ -9,10 +9,10 @@ import pytest
 from common.core import io as dio
 from common.core.errors import DataPerfError, ValidationError
 from common.data import tables
-from common.untrusted import documents
 from common.data.download import fetch
 from common.results.metrics import summarize
 from common.results.runrecord import run_record
+from common.untrusted import documents
 
 def test_atomic_write_keeps_the_previous_version(tmp_path):
     path = tmp_path / "r.json"

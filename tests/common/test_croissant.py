@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from common.untrusted.documents import sha256_file
 from common.data import croissant
+from common.untrusted.documents import sha256_file
 
 from support.croissant import QUIET, check_written, records, validate
 
