@@ -162,8 +162,8 @@ class Evaluation(evaluation.Evaluation):
     def groups(self) -> list[str]:
         return [str(m) for m in self.params.get("data.markets")]
 
-    def find(self, folder: Path) -> list:
-        return find_submissions(folder, self.params.get("data.markets"), self.compat)
+    def find(self, folder: Path, problems: list) -> list:
+        return find_submissions(folder, self.params.get("data.markets"), self.compat, problems)
 
     def prepare(self, submissions: list) -> None:
         for market in sorted({s.market for s in submissions} - set(self.terms)):

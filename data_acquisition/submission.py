@@ -25,7 +25,7 @@ import numpy as np
 
 from common.core.errors import Problems, ValidationError, raise_all
 from common.core.io import write_text
-from common.tasks.plugins import method_folders
+from common.tasks.plugins import method_folders, settle
 from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import decode_text
 
@@ -50,7 +50,7 @@ def write_submission(folder: Path, method: str, market: int, counts) -> Path:
     return write_text(Path(folder) / method / f"{market}.txt", ",".join(str(int(n)) for n in counts) + "\n")
 
 
-def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[SubmissionFile]:
+def find_submissions(folder: Path, markets: list[int], compat: bool, problems: list | None = None) -> list[SubmissionFile]:
     found = []
     groups, errors = method_folders(folder, SUFFIXES, LOOSE_METHOD)
     for method, place, files in groups:
@@ -58,22 +58,24 @@ def find_submissions(folder: Path, markets: list[int], compat: bool) -> list[Sub
         for path in files:
             if not (path.stem.isascii() and path.stem.isdigit() and int(path.stem) in markets):
                 if not compat:
-                    errors.append(ValidationError(path, None, f"file names must be <market>.txt (or .csv) with a "
-                                                  f"market in {markets}"))
+                    errors.append((method, ValidationError(path, None, f"file names must be <market>.txt (or .csv) "
+                                                                       f"with a market in {markets}")))
                 continue
             market = int(path.stem)
             if market in by_market:
-                errors.append(ValidationError(path, None, f"two files for market {market} "
-                                              f"({by_market[market].name} and {path.name}): keep one"))
+                errors.append((method, ValidationError(path, None, f"two files for market {market} "
+                                                       f"({by_market[market].name} and {path.name}): keep one")))
                 continue
             by_market[market] = path
         missing = [m for m in markets if m not in by_market]
         if missing:
-            errors.append(ValidationError(place / f"{missing[0]}.txt", f"method '{method}'",
-                                          f"missing market file: every method needs one file per market "
-                                          f"(missing: {', '.join(f'{m}.txt' for m in missing)})"))
+            errors.append((method, ValidationError(place / f"{missing[0]}.txt", f"method '{method}'",
+                                                   f"missing market file: every method needs one file per market "
+                                                   f"(missing: {', '.join(f'{m}.txt' for m in missing)})")))
         found += [SubmissionFile(method, m, p) for m, p in sorted(by_market.items())]
-    raise_all(errors)
+    found = settle(found, errors, problems)
+    if not found and errors:
+        return found
     if not found:
         raise ValidationError(folder, None, "no submissions found (expected <method>/<market>.txt)")
     return found

@@ -112,8 +112,9 @@ class Evaluation(evaluation.Evaluation):
     def groups(self) -> list[str]:
         return [f"{lang}_{budget}" for lang in self.params.get("data.languages") for budget in self.params.get("budgets")]
 
-    def find(self, folder: Path) -> list[SubmissionFile]:
-        return find_submissions(folder, self.params.get("data.languages"), self.params.get("budgets"), self.compat)
+    def find(self, folder: Path, problems: list) -> list[SubmissionFile]:
+        return find_submissions(folder, self.params.get("data.languages"), self.params.get("budgets"), self.compat,
+                                problems)
 
     def prepare(self, submissions: list[SubmissionFile]) -> None:
         for lang in sorted({s.lang for s in submissions} - set(self.languages)):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common.core.errors import MAX_LISTED, ValidationError, raise_all
 from common.core.io import write_text
-from common.tasks.plugins import method_folders
+from common.tasks.plugins import method_folders, settle
 from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import load_json
 
@@ -53,7 +53,8 @@ def write_submission(folder: Path, method: str, lang: str, budget: int, selectio
     return write_text(Path(folder) / method / submission_name(lang, budget), text + "\n")
 
 
-def find_submissions(folder: Path, languages: list[str], budgets: list[int], compat: bool) -> list[SubmissionFile]:
+def find_submissions(folder: Path, languages: list[str], budgets: list[int], compat: bool,
+                     problems: list | None = None) -> list[SubmissionFile]:
     found = []
     groups, errors = method_folders(folder, (".json",), LOOSE_METHOD, check_names=not compat)
     for method, place, files in groups:
@@ -63,20 +64,24 @@ def find_submissions(folder: Path, languages: list[str], budgets: list[int], com
             ok = match and match["lang"] in languages and int(match["budget"]) in budgets
             if not ok:
                 if not compat:
-                    errors.append(ValidationError(path, None, f"file names must be <language>_<budget>_train.json "
-                                                  f"with a language in {languages} and a budget in {budgets}"))
+                    errors.append((method, ValidationError(path, None, f"file names must be <language>_<budget>_"
+                                                                       f"train.json with a language in {languages} "
+                                                                       f"and a budget in {budgets}")))
                 continue
             key = (match["lang"], int(match["budget"]))
             if key in have:   # compat may name one group twice (en_25 and en_025): one of them would silently win
-                errors.append(ValidationError(path, None, f"a second file for {key[0]} and budget {key[1]}: keep one"))
+                errors.append((method, ValidationError(path, None, f"a second file for {key[0]} and budget {key[1]}: "
+                                                                   "keep one")))
                 continue
             have.add(key)
             found.append(SubmissionFile(method, match["lang"], int(match["budget"]), path))
         missing = [submission_name(lang, b) for lang in languages for b in budgets if (lang, b) not in have]
         if missing and not compat:
-            errors.append(ValidationError(place / missing[0], f"method '{method}'",
-                                          f"missing file: every method needs all of {missing}"))
-    raise_all(errors)
+            errors.append((method, ValidationError(place / missing[0], f"method '{method}'",
+                                                   f"missing file: every method needs all of {missing}")))
+    found = settle(found, errors, problems)
+    if not found and errors:
+        return found
     if not found:
         raise ValidationError(folder, None, "no submissions found (expected <method>/<language>_<budget>_train.json)")
     return found

@@ -37,3 +37,24 @@ def http_folder(tmp_path):
     yield root, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def small_workspaces(tmp_path_factory) -> dict[str, Path]:
+    """One small workspace per cube (.ci/small/<cube>.yaml) with its data and baselines, made once per session by
+    `dataperf run` in a fresh process: tests copy it before changing anything."""
+    import shutil
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    base = tmp_path_factory.mktemp("small")
+    made = {}
+    for cube in sorted(p.stem for p in (root / ".ci" / "small").glob("*.yaml")):
+        ws = base / cube
+        ws.mkdir()
+        shutil.copyfile(root / ".ci" / "small" / f"{cube}.yaml", ws / "parameters.yaml")
+        done = subprocess.run([sys.executable, "-m", "common", "run", cube, "--workspace", str(ws),
+                               "--task", "download,create_baselines"], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        made[cube] = ws
+    return made

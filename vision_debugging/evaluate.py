@@ -260,8 +260,8 @@ class Evaluation(evaluation.Evaluation):
     def score_spec(self) -> Score:
         return Score("fraction_fixes", f"fraction of fixes to reach {self.ratio:.0%} of the clean accuracy", "lower")
 
-    def find(self, folder: Path) -> list[SubmissionFile]:
-        return find_submissions(folder, self.groups(), self.compat)
+    def find(self, folder: Path, problems: list) -> list[SubmissionFile]:
+        return find_submissions(folder, self.groups(), self.compat, problems)
 
     def prepare(self, submissions: list[SubmissionFile]) -> None:
         sizes, noise = config.split_sizes(self.params), self.params.get("data.noise_level")

@@ -19,7 +19,7 @@ import numpy as np
 
 from common.core.errors import Problems, ValidationError
 from common.core.io import write_text
-from common.tasks.plugins import check_method_name
+from common.tasks.plugins import check_method_name, settle
 from common.untrusted.files import excerpt, folder_entries, read_supplied
 from common.untrusted.formats import decode_text, universal_lines
 
@@ -58,7 +58,7 @@ def ranking_limit(n_train: int) -> int:
     return RANKING_SLACK_BYTES + RANKING_BYTES_PER_ROW * n_train
 
 
-def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[SubmissionFile]:
+def find_submissions(folder: Path, data_ids: list[str], compat: bool, problems: list | None = None) -> list[SubmissionFile]:
     """Every submission file in folder, matched to a task; the rules are checked here.  Nothing is followed."""
     folder = Path(folder)
     if not folder.is_dir():     # the folder itself is the operator's choice (a mount, a link); below it, no link
@@ -68,23 +68,23 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[Su
     files = sorted(p for p in regular + others if p.suffix == ".txt" and not p.name.startswith("."))
     times = {p.name for p in files if p.name.startswith("time")}
     found: list[SubmissionFile] = []
-    errors = Problems()
+    errors: list[tuple[str | None, ValidationError]] = []
     for path in files:
         if path.name.startswith("time"):
             continue
         prefix = path.name.split("_")[0]
         if prefix not in data_ids:
             if not compat:
-                errors.add(ValidationError(path, f"task id {excerpt(prefix)}",
-                                           f"not a task of this run: file names must be <task id>_<method>.txt "
-                                           f"with a task id in data.tasks {data_ids}"))
+                errors.append((path.stem, ValidationError(path, f"task id {excerpt(prefix)}",
+                                                          f"not a task of this run: file names must be <task id>_"
+                                                          f"<method>.txt with a task id in data.tasks {data_ids}")))
             continue
         method = path.name[:-len(".txt")].replace(f"{prefix}_", "") if compat else path.name[len(prefix) + 1:-len(".txt")]
         if not compat:
             try:
                 check_method_name(method, path)
             except ValidationError as exc:
-                errors.add(exc)
+                errors.append((method, exc))
                 continue
         time_path = folder / time_name(prefix, method)
         found.append(SubmissionFile(prefix, method, path, time_path if time_path.name in times else None))
@@ -94,9 +94,12 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool) -> list[Su
         for method in methods:
             missing = [d for d in data_ids if (d, method) not in have]
             if missing:
-                errors.add(ValidationError(folder / submission_name(missing[0], method), f"method '{method}'",
-                                           f"missing file: every method needs one file per task; none for {missing}"))
-    errors.raise_all()
+                errors.append((method, ValidationError(folder / submission_name(missing[0], method),
+                                                       f"method '{method}'", f"missing file: every method needs one "
+                                                                             f"file per task; none for {missing}")))
+    found = settle(found, errors, problems)
+    if not found and errors:
+        return found
     if not found:
         raise ValidationError(folder, None, f"no submission files found (expected <task id>_<method>.txt for {data_ids})")
     return found

@@ -54,8 +54,8 @@ class Evaluation(evaluation.Evaluation):
     def groups(self) -> list[str]:
         return list(self.params.get("data.concepts"))
 
-    def find(self, folder: Path) -> list:
-        return find_submissions(folder, self.params.get("data.concepts"), self.compat)
+    def find(self, folder: Path, problems: list) -> list:
+        return find_submissions(folder, self.params.get("data.concepts"), self.compat, problems)
 
     def prepare(self, submissions: list) -> None:
         if self.pool is None:

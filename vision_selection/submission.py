@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from common.core.errors import ValidationError, raise_all
 from common.core.io import write_text
 from common.results.publish import FILE_NAME
-from common.tasks.plugins import method_folders
+from common.tasks.plugins import method_folders, settle
 from common.untrusted.files import excerpt, read_supplied
 from common.untrusted.formats import csv_rows, decode_text, load_json
 
@@ -71,33 +71,36 @@ def write_submission(folder: Path, method: str, concept: str, frame: pd.DataFram
     return write_text(Path(folder) / method / f"{concept}.csv", out.getvalue())
 
 
-def find_submissions(folder: Path, concepts: list[str], compat: bool) -> list[SubmissionFile]:
+def find_submissions(folder: Path, concepts: list[str], compat: bool, problems: list | None = None) -> list[SubmissionFile]:
     found = []
     groups, errors = method_folders(folder, SUFFIXES, LOOSE_METHOD)
     for method, place, files in groups:
         if not FILE_NAME.match(f"{method}_result.json"):   # the result file the original names after the method
-            errors.append(ValidationError(place, f"method {excerpt(method)}", "cannot name a result file: use "
-                                          "letters, digits, '_', '.', '-' (at most 180)"))
+            errors.append((method, ValidationError(place, f"method {excerpt(method)}", "cannot name a result file: "
+                                                   "use letters, digits, '_', '.', '-' (at most 180)")))
             continue
         by_concept: dict[str, Path] = {}
         for path in files:
             if path.stem not in concepts:
                 if not compat:
-                    errors.append(ValidationError(path, None, f"file names must be <Concept>.csv or <Concept>.json "
-                                                              f"with a concept in {concepts}"))
+                    errors.append((method, ValidationError(path, None, f"file names must be <Concept>.csv or "
+                                                                       f"<Concept>.json with a concept in {concepts}")))
                 continue
             if path.stem in by_concept:
-                errors.append(ValidationError(path, f"concept '{path.stem}'",
-                                              f"two training sets ({by_concept[path.stem].name} and {path.name}): "
-                                              "keep one"))
+                errors.append((method, ValidationError(path, f"concept '{path.stem}'",
+                                                       f"two training sets ({by_concept[path.stem].name} and "
+                                                       f"{path.name}): keep one")))
                 continue
             by_concept[path.stem] = path
         missing = [c for c in concepts if c not in by_concept]
         if missing:
-            errors.append(ValidationError(place / f"{missing[0]}.csv", f"method '{method}'",
-                                          f"missing file: every method needs a training set for each of {concepts}"))
+            errors.append((method, ValidationError(place / f"{missing[0]}.csv", f"method '{method}'",
+                                                   f"missing file: every method needs a training set for each of "
+                                                   f"{concepts}")))
         found += [SubmissionFile(method, c, p) for c, p in by_concept.items()]
-    raise_all(errors)
+    found = settle(found, errors, problems)
+    if not found and errors:
+        return found
     if not found:
         raise ValidationError(folder, None, "no submissions found (expected <method>/<Concept>.csv or .json)")
     return sorted(found, key=lambda s: (s.method, concepts.index(s.concept)))

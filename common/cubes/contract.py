@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from common.core.errors import named_task
+from common.core.errors import DataPerfError, named_task
 from common.results.leaderboard import Score
 
 TASK_ORDER = ("download", "create_baselines", "evaluate", "plot")
@@ -32,7 +32,13 @@ class Ref:
 
     def load(self) -> Any:
         module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            spec = importlib.util.find_spec(module.split(".")[0])
+            where = f" (found at {list(spec.submodule_search_locations or [spec.origin])[0]})" if spec else ""
+            raise DataPerfError(f"cannot load {self.target}{where}: {type(exc).__name__}: {exc}; a folder of the "
+                                "same name in the current folder can hide an installed package") from None
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         os.fsync(fd)
     finally:
@@ -480,7 +480,8 @@ def _same_bytes(staged: Path, target: Path) -> bool:
     link or from a FIFO)."""
     if os.lstat(staged).st_size != os.lstat(target).st_size:
         return False
-    return same_content(target, staged.read_bytes())
+    size = os.lstat(staged).st_size
+    return same_content(target, read_supplied(staged, size))
 
 
 def _write_journal(path: Path, journal: dict) -> None:

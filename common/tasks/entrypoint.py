@@ -140,4 +140,5 @@ def cube_cli(cube: str) -> click.Group:
 
 def cube_main(cube: str) -> None:
     """The container ENTRYPOINT: `python3 -m <cube> TASK --name=value ...`, as mlcube calls it."""
-    cube_cli(cube)(prog_name=cube)
+    group = run_guarded(cube_cli, cube, stage=cube)
+    group(prog_name=cube)

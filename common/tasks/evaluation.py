@@ -77,8 +77,10 @@ class Evaluation:
         """The score of this run (default: the cube's official one)."""
         return self.cube.score
 
-    def find(self, folder: Path) -> list:
-        """The submission files in `folder`: objects with at least `.method` and `.path`."""
+    def find(self, folder: Path, problems: list) -> list:
+        """The submission files in `folder`: objects with at least `.method` and `.path`.  A problem that belongs to
+        one method (a bad name, a missing file, a link) goes to `problems` as (method, ValidationError): that
+        method is refused, the others are scored; a problem of the folder as a whole is raised."""
         raise NotImplementedError
 
     def prepare(self, submissions: list) -> None:
@@ -115,9 +117,12 @@ class Evaluation:
     def run(self, folder: str | Path) -> Outcome:
         """Evaluate one submission folder: find, check, score, and the summary of it all."""
         folder = Path(folder)
-        submissions = self.find(folder)
-        self.prepare(submissions)
+        problems: list = []
+        submissions = self.find(folder, problems)
         refusals = Refusals(folder)
+        for method, error in problems:
+            refusals.add(error, method)
+        self.prepare(submissions)
         accepted = refusals.screen(submissions, lambda sub: self.check(sub, folder), lambda sub: sub.method)
         scored = self.score(accepted)
         methods = sorted(scored.groups)

@@ -6,7 +6,7 @@ import re
 from abc import ABC
 from pathlib import Path
 
-from common.core.errors import DataPerfError, ValidationError
+from common.core.errors import DataPerfError, ValidationError, raise_all
 from common.core.io import ARCHIVE_DIR
 from common.untrusted.files import excerpt, folder_entries
 
@@ -55,7 +55,8 @@ def not_a_file(path: Path) -> ValidationError:
 
 
 def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submission",
-                   check_names: bool = True) -> tuple[list[tuple[str, Path, list[Path]]], list[ValidationError]]:
+                   check_names: bool = True) -> tuple[list[tuple[str, Path, list[Path]]],
+                                                      list[tuple[str | None, ValidationError]]]:
     """(method, folder, files) for each place holding submission files, and the errors found: files directly in
     `folder` belong to `loose_method`, each subfolder (not hidden, not the archive of earlier results) is one
     method; a method whose name cannot be a file name is an error, not a group (unless check_names is off).
@@ -70,17 +71,28 @@ def method_folders(folder, suffixes: tuple[str, ...], loose_method: str = "submi
         if not place.name.startswith(".") and place.name != ARCHIVE_DIR:
             files, _, others = folder_entries(place)
             places.append((place.name, place, sorted(files + others)))
-    errors = [not_a_file(p) for p in top_others if not p.name.startswith(".") and p.suffix not in suffixes]
+    errors = [(p.name, not_a_file(p)) for p in top_others if not p.name.startswith(".") and p.suffix not in suffixes]
     groups = []
     for method, place, files in places:
         files = [p for p in files if p.suffix in suffixes and not p.name.startswith(".")]
         if not files:
             continue
         if check_names and not METHOD_NAME.match(method):
-            errors.append(_bad_method_name(method, place))
+            errors.append((method, _bad_method_name(method, place)))
             continue
         groups.append((method, place, sorted(files)))
     return groups, errors
+
+
+def settle(found: list, errors: list[tuple[str | None, ValidationError]], problems: list | None) -> list:
+    """What a cube's find_submissions returns: with `problems` (the evaluate frame's list), each method's problems
+    are handed over, to refuse that method only, and its files left out; without, every problem is raised."""
+    if problems is None:
+        raise_all([error for _, error in errors])
+        return found
+    problems.extend(errors)
+    bad = {method for method, _ in errors}
+    return [s for s in found if s.method not in bad]
 
 
 def listed_methods(params, make) -> tuple[list[str], list[Method]]:

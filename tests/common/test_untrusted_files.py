@@ -115,7 +115,7 @@ def test_method_folders_never_follow_a_link(tmp_path, hidden):
     (folder / "good" / "notes.md").symlink_to(hidden)
     groups, errors = method_folders(folder, (".txt",))
     assert [(m, [p.name for p in files]) for m, _, files in groups] == [("good", ["0.txt", "1.txt", "2.txt"])]
-    assert [str(e) for e in errors] == [f"{folder / 'evil'}: is a symbolic link: supply the file or folder itself"]
+    assert [(m, str(e)) for m, e in errors] == [("evil", f"{folder / 'evil'}: is a symbolic link: supply the file or folder itself")]
     files = groups[0][2]
     assert "is a symbolic link" in _message(read_supplied, files[1], 100, root=folder)
     assert "must be a regular file" in _message(read_supplied, files[2], 100, root=folder)

@@ -83,12 +83,11 @@ class Evaluation(evaluation.Evaluation):
     def groups(self) -> list[str]:
         return ["test"]
 
-    def find(self, folder: Path) -> list[Submission]:
+    def find(self, folder: Path, problems: list) -> list[Submission]:
         groups, errors = method_folders(folder, (".txt",), "submission")
-        if errors:
-            raise errors[0]
+        problems.extend(errors)
         found = [Submission(method, path) for method, _, files in groups for path in files]
-        if not found:
+        if not found and not errors:
             raise ValidationError(folder, None, "no submissions found (expected <method>/selection.txt)")
         return found
 
