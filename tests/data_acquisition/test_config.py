@@ -1,4 +1,4 @@
-"""The data_acquisition parameters' own rules (the rules every cube shares: tests/common/test_parameters.py)."""
+"""The data_acquisition parameters' own rules (the rules every cube shares: tests/common/parameters/test_schema.py)."""
 from __future__ import annotations
 
 from data_acquisition import config

@@ -1,4 +1,4 @@
-"""The speech_selection parameters' own rules (the rules every cube shares: tests/common/test_parameters.py)."""
+"""The speech_selection parameters' own rules (the rules every cube shares: tests/common/parameters/test_schema.py)."""
 from __future__ import annotations
 
 from speech_selection import config

@@ -1,4 +1,4 @@
-"""The vision_debugging parameters' own rules (the rules every cube shares: tests/common/test_parameters.py)."""
+"""The vision_debugging parameters' own rules (the rules every cube shares: tests/common/parameters/test_schema.py)."""
 from __future__ import annotations
 
 from pathlib import Path

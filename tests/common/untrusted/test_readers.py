@@ -13,7 +13,7 @@ import pytest
 
 from common.cubes import registry
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 READERS = {("pq", "read_table"), ("pq", "ParquetFile"), ("pq", "read_schema"), ("pq", "read_metadata"),
            ("ds", "dataset"), ("pd", "read_csv"), ("pd", "read_parquet"), ("pd", "read_json"),
            ("pa_csv", "read_csv"), ("pcsv", "read_csv"), ("pcsv", "open_csv"), ("np", "load"), ("np", "loadtxt"),

@@ -16,7 +16,7 @@ from common.cli import main
 from common.tasks.entrypoint import cube_cli
 from support.vision_debugging import evaluate_args, make_workspace
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SMALL = {"data": {"tasks": ["04rky"], "scale": 0.1}, "baselines": {"workers": 1}, "evaluate": {"workers": 1}}
 
 

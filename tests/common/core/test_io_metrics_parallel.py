@@ -125,7 +125,7 @@ def test_workers_pin_torch_to_one_thread_even_when_imported_late():
     import subprocess
     import sys
     code = ("from common.compute.parallel import parallel_map\n"
-            "import test_common\n"
+            "import test_io_metrics_parallel as test_common\n"
             "import sys\nassert 'torch' not in sys.modules\n"
             "print(parallel_map(test_common._torch_threads, range(4), 2))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -18,7 +18,7 @@ from common.parameters.schema import (MAX_WORKERS, Choice, Integer, ListOf, Numb
 from common.untrusted.parameters_file import MAX_DEPTH, PARAMETERS_LIMIT, read_parameters_file
 
 CUBES = registry.names()
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

@@ -18,7 +18,7 @@ from common.parameters.schema import Parameters
 from common.results.report import render
 from common.tasks.local import report_places, run_tasks
 
-SOURCE = Path(__file__).resolve().parents[1] / "support" / "fifth_cube"
+SOURCE = Path(__file__).resolve().parents[2] / "support" / "fifth_cube"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from common.core.errors import DataPerfError
 from common.results import publish as results
 from common.results.publish import current, publish, publish_files, require_settled, runs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STEPS = ["staged", "stored", "linked", "switched"]
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from common.cubes import registry
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SMALL = ROOT / ".ci" / "small"
 TOKEN = "CANARY-7f3a9c-SECRET"
 DEADLINE = 240          # seconds for one `dataperf run` of two tasks on the small data, on a busy machine
