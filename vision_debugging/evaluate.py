@@ -8,7 +8,7 @@ only on the training labels, so here every distinct label state is trained once:
   * on the CPU (the exact route) each training is FrozenClassifier's, re-stated without autograd
     and optimizer overheads (model.ExactTrainer, bit-identical), one per process;
   * on a GPU (the batched route, `device: auto|cuda`) many states train at once, as one stack
-    of models (model.BatchedTrainer; equal up to rounding, see the README for the agreement).
+    of models (model.BatchedTrainer; equal up to rounding, see docs/cubes/vision_debugging.md for the agreement).
 All of the CPU route is exact: the accuracies, and so the scores, are those of the full replay.
 
 `score_only: true` trains, per submission, the states in fix order only until the first step that

@@ -3,8 +3,8 @@
 Each cube scores every method on a few groups (tasks, language-budgets, concepts, markets); its official score
 is the mean over the groups.  The summary ranks the methods by it, with the spread over the groups and a 95%
 interval clipped to the metric's range, the Dynabench-style percentage, the method's run time, the cube's own
-method-level figures (`extras`), and the submissions evaluate refused, with their reason.  The README section
-"Results: one summary for every cube" documents the files; `SCHEMA` names their version.
+method-level figures (`extras`), and the submissions evaluate refused, with their reason.  docs/results.md
+documents the files; `SCHEMA` names their version.
 """
 from __future__ import annotations
 
