@@ -24,5 +24,5 @@ CUBE = Cube(
     closed_view=Ref("data_acquisition.closed_view:permitted"),
     sources=SOURCES,
     demo={},
-    croissant=Ref("data_acquisition.download:croissant_dataset"),
+    croissant=Ref("data_acquisition.croissant:croissant_datasets"),
 )

@@ -24,5 +24,5 @@ CUBE = Cube(
     closed_view=Ref("speech_selection.closed_view:permitted"),
     sources=SOURCES,
     demo={},
-    croissant=Ref("speech_selection.download:croissant_dataset"),
+    croissant=Ref("speech_selection.croissant:croissant_dataset"),
 )

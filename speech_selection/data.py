@@ -350,3 +350,7 @@ def write_language(files: LanguageFiles, generated: dict) -> None:
                                                        "mswc_embedding_vector": x})
     write_yaml(files.allowed, generated["allowed"], keep_previous=False)
     write_yaml(files.eval, generated["evalset"], keep_previous=False)
+
+
+def id_table_path(yaml_path: Path) -> Path:
+    return yaml_path.with_suffix(".csv")

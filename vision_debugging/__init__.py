@@ -24,5 +24,5 @@ CUBE = Cube(
     sources=SOURCES,
     # The demo stops each curve at its target: the same scores in fewer trainings (`dataperf run` draws full curves).
     demo={"evaluate.score_only": "true"},
-    croissant=Ref("vision_debugging.download:croissant_dataset"),
+    croissant=Ref("vision_debugging.croissant:croissant_datasets"),
 )

@@ -184,3 +184,6 @@ def write_task(files: TaskFiles, generated: dict) -> None:
     train = generated["train"]
     lines = ["ImageID,hv_label"] + [f"{i},{int(v)}" for i, v in zip(train["ids"], train["y"])]
     write_text(files.groundtruth, "\n".join(lines) + "\n", keep_previous=False)
+
+
+ARCHIVE_NAME = "dataperf-vision-debugging-data.zip"

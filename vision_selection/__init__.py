@@ -29,5 +29,5 @@ CUBE = Cube(
     closed_view=Ref("vision_selection.closed_view:permitted"),
     sources=SOURCES,
     demo={},
-    croissant=Ref("vision_selection.download:croissant_dataset"),
+    croissant=Ref("vision_selection.croissant:croissant_dataset"),
 )

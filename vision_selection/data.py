@@ -446,3 +446,6 @@ def _machine_labels(rng, ids, kind, concept, concepts) -> str:
             confidence = np.round(rng.uniform(low, high, size=len(members)), 1)
             lines += [f"{ids[r]},machine,{label},{v:.1f}" for r, v in zip(members, confidence)]
     return "\n".join(lines) + "\n"
+
+
+ARCHIVE_NAME = f"{RESOURCES}.zip"

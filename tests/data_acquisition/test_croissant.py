@@ -9,7 +9,8 @@ import numpy as np
 
 from data_acquisition import config
 from data_acquisition.data import (market_files, read_budget, read_prices, read_samples, read_summary)
-from data_acquisition.download import croissant_datasets, download
+from data_acquisition.croissant import croissant_datasets
+from data_acquisition.download import download
 
 from support.croissant import QUIET, by_file, check_written, records
 from support.data_acquisition import TINY, generated_workspace, write_parameters

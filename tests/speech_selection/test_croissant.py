@@ -12,7 +12,8 @@ import yaml
 from common.core.errors import ValidationError
 from speech_selection import config
 from speech_selection.data import EmbeddingStore, generate_language, language_files, read_id_lists, write_language
-from speech_selection.download import croissant_dataset, download, write_id_table
+from speech_selection.croissant import croissant_dataset
+from speech_selection.download import download, write_id_table
 
 from support.croissant import QUIET, by_file, check_written, records
 

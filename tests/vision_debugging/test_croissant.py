@@ -10,7 +10,8 @@ import numpy as np
 from vision_debugging import config
 from vision_debugging.config import sizes_for
 from vision_debugging.data import generate_task, load_groundtruth, load_split, task_files, write_task
-from vision_debugging.download import croissant_datasets, download
+from vision_debugging.croissant import croissant_datasets
+from vision_debugging.download import download
 
 from support.croissant import QUIET, by_file, check_written, records
 from support.vision_debugging import TINY, write_parameters

@@ -11,7 +11,8 @@ import yaml
 
 from vision_selection import config
 from vision_selection.data import generate, layout, read_examples, read_pool, read_test_set
-from vision_selection.download import croissant_dataset, download
+from vision_selection.croissant import croissant_dataset
+from vision_selection.download import download
 
 from support.croissant import QUIET, by_file, check_written, records
 
