@@ -152,7 +152,8 @@ class StateAccuracies:
                         progress.update(len(chunk))
         else:
             for key, accuracy in zip(jobs, parallel_map(_train_and_score, jobs, self.workers, progress=progress,
-                                                        shared=self.tasks, compute=self.compute)):
+                                                        shared=self.tasks, compute=self.compute,
+                                                        keep_shared=True)):
                 self.known[key] = accuracy
         self.seconds += time.perf_counter() - started
 

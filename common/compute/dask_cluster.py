@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import hashlib
 import logging
@@ -289,32 +290,80 @@ def chunk_size(jobs: int, workers: int) -> int:
     return max(1, jobs // (CHUNKS_PER_WORKER * max(1, workers)))
 
 
+class Session:
+    """One client (and, for `local-cluster`, one cluster) for every parallel step of a task, and the large
+    inputs a step marked `keep_shared` scattered once for all its rounds (vision_debugging's score-only rounds)."""
+
+    def __init__(self, settings: Compute, client: Client):
+        self.settings, self.client = settings, client
+        self.checked: dict[tuple[str, ...], int] = {}
+        self.kept: dict[int, tuple[Any, Any]] = {}    # id(shared) -> (shared, its scattered future)
+
+
+_SESSION: contextvars.ContextVar[Session | None] = contextvars.ContextVar("dataperf_dask_session", default=None)
+
+
+@contextlib.contextmanager
+def session(settings: Compute, workers: int) -> Iterator[Session]:
+    """While inside, run_jobs uses one connection (and one local cluster) instead of one per call."""
+    with connect(settings, workers) as client:
+        opened = Session(settings, client)
+        token = _SESSION.set(opened)
+        try:
+            yield opened
+        finally:
+            _SESSION.reset(token)
+
+
 def run_jobs(function: Callable[[Any, Any], Any], jobs: list, shared: Any, workers: int,
-             settings: Compute) -> Iterator[Any]:
-    """function(shared, job) for every job, yielded in job order (the caller shows the progress)."""
+             settings: Compute, keep_shared: bool = False) -> Iterator[Any]:
+    """function(shared, job) for every job, yielded in job order (the caller shows the progress).  In a session,
+    its client is used; `keep_shared` (the caller never changes `shared`) keeps the scattered inputs for later
+    calls with the same object."""
     if not jobs:
         return
+    opened = _SESSION.get()
+    if opened is not None and opened.settings == settings:
+        yield from _run(opened.client, function, jobs, shared, settings, opened, keep_shared)
+        return
     with connect(settings, workers) as client:
-        # The code a job runs: common/ and the package of the job's function (a cube's), compared on the workers.
-        home = (getattr(function, "__module__", "") or "").split(".")[0]
-        packages = tuple(dict.fromkeys(("common", home) if _package_folder(home) else ("common",)))
+        yield from _run(client, function, jobs, shared, settings, None, False)
+
+
+def _run(client: Client, function, jobs: list, shared: Any, settings: Compute, opened: Session | None,
+         keep_shared: bool) -> Iterator[Any]:
+    # The code a job runs: common/ and the package of the job's function (a cube's), compared on the workers.
+    home = (getattr(function, "__module__", "") or "").split(".")[0]
+    packages = tuple(dict.fromkeys(("common", home) if _package_folder(home) else ("common",)))
+    if opened is not None and packages in opened.checked:
+        count = _worker_count(client) or opened.checked[packages]
+    else:
         count = check_workers(client, settings, packages)
-        size = chunk_size(len(jobs), count)
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-        print(f"compute: {len(jobs)} jobs in {len(chunks)} tasks on {count} Dask worker{'s' if count != 1 else ''}",
-              flush=True)
-        # Broadcast: each worker receives the large inputs once, before any job, so a task that moves to another
-        # worker (its first worker died) finds them there.
-        data = client.scatter([Aligned(shared)], broadcast=True, hash=False)[0] if shared is not None else None
-        tag = f"dataperf-{getattr(function, '__name__', 'job')}-{uuid.uuid4().hex[:8]}"
-        futures = client.map(partial(run_chunk, function), [Aligned(chunk) for chunk in chunks], shared=data,
-                             identity={"packages": packages, "identity": code_identity(packages)}, pure=False,
-                             key=[f"{tag}-{i}" for i in range(len(chunks))])
-        try:
-            for results in _in_order(client, futures, settings):
-                yield from results
-        finally:
-            client.cancel([f for f in futures if f is not None])
+        if opened is not None:
+            opened.checked[packages] = count
+    size = chunk_size(len(jobs), count)
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    print(f"compute: {len(jobs)} jobs in {len(chunks)} tasks on {count} Dask worker{'s' if count != 1 else ''}",
+          flush=True)
+    # Broadcast: each worker receives the large inputs once, before any job, so a task that moves to another
+    # worker (its first worker died) finds them there.  Kept inputs are broadcast once per session.
+    if shared is None:
+        data = None
+    elif keep_shared and opened is not None and id(shared) in opened.kept and opened.kept[id(shared)][0] is shared:
+        data = opened.kept[id(shared)][1]
+    else:
+        data = client.scatter([Aligned(shared)], broadcast=True, hash=False)[0]
+        if keep_shared and opened is not None:
+            opened.kept[id(shared)] = (shared, data)
+    tag = f"dataperf-{getattr(function, '__name__', 'job')}-{uuid.uuid4().hex[:8]}"
+    futures = client.map(partial(run_chunk, function), [Aligned(chunk) for chunk in chunks], shared=data,
+                         identity={"packages": packages, "identity": code_identity(packages)}, pure=False,
+                         key=[f"{tag}-{i}" for i in range(len(chunks))])
+    try:
+        for results in _in_order(client, futures, settings):
+            yield from results
+    finally:
+        client.cancel([f for f in futures if f is not None])
 
 
 def _in_order(client: Client, futures: list, settings: Compute) -> Iterator[list]:

@@ -99,21 +99,23 @@ def _call_with_shared(function: Callable[[Any, Any], Any], job: Any) -> Any:
 
 
 def parallel_map(function: Callable[[Any, Any], Any], jobs: Iterable[Any], workers: int | str = "auto",
-                 progress: str | Progress | None = None, shared: Any = None, compute: Compute | None = None) -> list:
+                 progress: str | Progress | None = None, shared: Any = None, compute: Compute | None = None,
+                 keep_shared: bool = False) -> list:
     """[function(shared, job) for job in jobs], in order, spread over processes when it pays.
 
     `function` must be a module-level function (it is sent to the workers by name).  `progress`
     names the step for progress reports (common.progress: a bar on a terminal, a line every ~10 s
     in logs, also while one long job runs), or is a Progress that several calls share; None
     reports nothing.  `compute` is where the jobs run (the parameters' compute section,
-    common.compute.backend.of(params)); None: local processes.
+    common.compute.backend.of(params)); None: local processes.  `keep_shared`: the caller never changes
+    `shared`, so on Dask, within a session (common.compute.backend.session), it is broadcast once for every call.
     """
     global _SHARED
     jobs = list(jobs)
     n = resolve_workers(workers, len(jobs))
     if compute is not None and compute.uses_dask and jobs:
         from common.compute.dask_cluster import run_jobs   # dask is imported only when it is used
-        return list(tracked(run_jobs(function, jobs, shared, n, compute), progress, len(jobs)))
+        return list(tracked(run_jobs(function, jobs, shared, n, compute, keep_shared), progress, len(jobs)))
     if n <= 1:
         with _single_thread():
             return [function(shared, job) for job in tracked(jobs, progress, len(jobs))]

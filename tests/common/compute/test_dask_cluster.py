@@ -252,3 +252,26 @@ def test_a_worker_killed_during_an_evaluate_changes_nothing(cluster, local_runs)
     assert seen and doomed.poll() is not None, "the worker was not killed during the run"
     assert seen["left"] >= 3                                # killed in the middle, with jobs still to run
     assert comparable(remote) == comparable(local)
+
+
+def test_one_local_cluster_per_evaluate_and_the_data_broadcast_once(local_runs, capsys):
+    """score-only vision_debugging trains in rounds, each a parallel step: one local cluster serves them all, and
+    the tasks' data (never changed) is scattered once, not once per round."""
+    from distributed import Client
+    ws, values, local = local_runs("vision_debugging")
+    scattered = []
+    real = Client.scatter
+
+    def counting(self, data, *args, **kwargs):
+        scattered.append(1)
+        return real(self, data, *args, **kwargs)
+    Client.scatter = counting
+    try:
+        values = {**values, "evaluate": {**values.get("evaluate", {}), "score_only": True}}
+        remote = run_evaluate("vision_debugging", ws, values, "local-cluster", "results_session")
+    finally:
+        Client.scatter = real
+    out = capsys.readouterr().out
+    assert out.count("jobs run on a local Dask cluster") == 1
+    assert out.count("compute: ") >= 3 and len(scattered) == 1
+    assert json.loads((current(remote) / "summary.json").read_text())["ranking"]
