@@ -12,7 +12,6 @@ exactly as in a local process, so the results do not depend on where they were c
 """
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,17 +62,6 @@ def valid_scheduler(text: str) -> bool:
         return True
     match = ADDRESS.match(text)
     return bool(match) and 1 <= int(match["port"]) <= 65535
-
-
-@contextlib.contextmanager
-def session(compute: Compute | None, workers: int):
-    """One Dask connection (and one local cluster) for every parallel step inside; nothing for local processes."""
-    if compute is None or not compute.uses_dask:
-        yield None
-        return
-    from common.compute.dask_cluster import session as dask_session   # dask only when it is used
-    with dask_session(compute, workers) as opened:
-        yield opened
 
 
 def of(params) -> Compute:

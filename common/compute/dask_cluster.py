@@ -292,7 +292,7 @@ def chunk_size(jobs: int, workers: int) -> int:
 
 class Session:
     """One client (and, for `local-cluster`, one cluster) for every parallel step of a task, and the large
-    inputs a step marked `keep_shared` scattered once for all its rounds (vision_debugging's score-only rounds)."""
+    inputs a step marked `keep_shared` scattered once for all its rounds (a search that trains in rounds)."""
 
     def __init__(self, settings: Compute, client: Client):
         self.settings, self.client = settings, client

@@ -144,3 +144,14 @@ def _result(future: Future, progress: Progress | None) -> Any:
         if progress is not None:
             progress.update()
         return result
+
+
+@contextmanager
+def session(compute: Compute | None, workers: int):
+    """One Dask connection (and one local cluster) for every parallel_map inside; nothing for local processes."""
+    if compute is None or not compute.uses_dask:
+        yield None
+        return
+    from common.compute.dask_cluster import session as dask_session   # dask only when it is used
+    with dask_session(compute, workers) as opened:
+        yield opened

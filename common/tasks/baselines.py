@@ -11,7 +11,7 @@ from typing import Callable
 
 from common.core.io import write_yaml
 from common.compute import backend
-from common.compute.parallel import resolve_workers
+from common.compute.parallel import resolve_workers, session
 from common.cubes import registry
 from common.parameters.schema import Parameters
 from common.results.publish import FilesPublication, publish_files
@@ -23,7 +23,7 @@ def baselines_task(cube: str, parameters_file: Path, submission_folder: Path,
     params = Parameters.load(parameters_file, registry.get(cube).schema)
     with publish_files(submission_folder) as out:   # checked before any work; the files published together
         workers = params.get("baselines.workers") if params.schema.rule("baselines.workers") else "auto"
-        with backend.session(backend.of(params), resolve_workers(workers, 1 << 30)):
+        with session(backend.of(params), resolve_workers(workers, 1 << 30)):
             written = make(params, out)
     print(f"submissions: {submission_folder}")
     return [out.final(p) for p in written]

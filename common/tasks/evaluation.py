@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from common.compute import backend
-from common.compute.parallel import resolve_workers
+from common.compute.parallel import resolve_workers, session
 from common.cubes import registry
 from common.parameters.schema import Parameters
 from common.results import leaderboard
@@ -150,7 +150,7 @@ def evaluate_task(cube: str, parameters_file: Path, submission_folder: Path, res
     with publish(results_folder) as out:   # an unusable results folder fails here, before any work
         evaluation = record.evaluation.load()(cube, params, data_paths)
         # every parallel step of the evaluation on one Dask connection (one local cluster), when Dask is chosen
-        with backend.session(backend.of(params), resolve_workers(params.get("evaluate.workers"), 1 << 30)):
+        with session(backend.of(params), resolve_workers(params.get("evaluate.workers"), 1 << 30)):
             outcome = evaluation.run(submission_folder)
         write(out, outcome)
     outcome.refusals.raise_if_any()   # after what could be scored was published
