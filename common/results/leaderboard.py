@@ -68,12 +68,18 @@ def build(cube: str, title: str, score: Score, group_by: str, groups: list[str],
           refused: list[dict] | None = None, mode: str = "strict", run: dict | None = None) -> dict:
     """The summary.json document.  `extras` are (name, label) of the cube's method-level figures; `rows` are the
     cube's per-(method, group) details (what its plots read)."""
-    methods = {}
+    methods, refused = {}, list(refused or [])
     for result in results:
         values = [result.groups[g] for g in groups if g in result.groups]
+        if not values or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            # one method whose score cannot be written costs that method, never the summary
+            refused.append({"method": result.method, "file": None,
+                            "reason": "its score is not a finite number: not ranked"})
+            continue
+        seconds = result.seconds if result.seconds is None or math.isfinite(result.seconds) else None
         stats = metrics.summarize(values, bounds=(score.low, score.high))
         methods[result.method] = {
-            **stats, "dynabench_percent": round(100 * stats["mean"], 2), "seconds": result.seconds if result.seconds is None or math.isfinite(result.seconds) else None,
+            **stats, "dynabench_percent": round(100 * stats["mean"], 2), "seconds": seconds,
             "groups": {g: result.groups[g] for g in groups if g in result.groups}, "extras": dict(result.extras)}
     names = sorted(methods)
     for name, rank in zip(names, _ranks([methods[m]["mean"] for m in names], score.direction)):
@@ -82,7 +88,7 @@ def build(cube: str, title: str, score: Score, group_by: str, groups: list[str],
     return {"schema": SCHEMA, "cube": cube, "title": title, "score": score.as_dict(), "group_by": group_by,
             "groups": list(groups), "extras": [{"name": n, "label": label} for n, label in extras],
             "ranking": ranking, "methods": {m: methods[m] for m in ranking}, "rows": rows or [],
-            "refused": refused or [], "mode": mode, "run": run or {}}
+            "refused": refused, "mode": mode, "run": run or {}}
 
 
 def _cell(value) -> str:
@@ -183,13 +189,17 @@ def shape_problem(summary: dict) -> str | None:
     def number(value, none=False) -> bool:
         return (value is None and none) or (isinstance(value, _NUMBER) and not isinstance(value, bool)
                                             and math.isfinite(value))
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
     score = summary.get("score")
     if not (isinstance(summary.get("cube"), str) and isinstance(summary.get("title"), str)
             and isinstance(summary.get("group_by"), str) and isinstance(summary.get("mode"), str)):
         return "cube, title, group_by and mode must be text"
     if not (isinstance(score, dict) and all(isinstance(score.get(k), str) for k in ("name", "label", "direction"))
             and score.get("direction") in DIRECTIONS and isinstance(score.get("range"), list)
-            and len(score["range"]) == 2 and all(number(v) for v in score["range"])):
+            and len(score["range"]) == 2 and all(number(v) for v in score["range"])
+            and score["range"][0] < score["range"][1]):
         return "score must have name, label, direction and a range of two numbers"
     groups, ranking, methods = summary.get("groups"), summary.get("ranking"), summary.get("methods")
     if not (isinstance(groups, list) and all(isinstance(g, str) and _PLAIN_NAME.match(g) for g in groups)):
@@ -204,7 +214,7 @@ def shape_problem(summary: dict) -> str | None:
     for name, m in methods.items():
         if not (isinstance(m, dict) and all(number(m.get(k)) for k in ("mean", "std", "ci95_low", "ci95_high",
                                                                         "dynabench_percent"))
-                and isinstance(m.get("n"), int) and isinstance(m.get("rank"), int) and number(m.get("seconds"), True)
+                and whole(m.get("n")) and whole(m.get("rank")) and number(m.get("seconds"), True)
                 and isinstance(m.get("groups"), dict) and isinstance(m.get("extras"), dict)
                 and all(number(v, True) for v in m["groups"].values())):
             return "each method needs numbers n, rank, mean, std, ci95_low, ci95_high, dynabench_percent, seconds " \
@@ -214,8 +224,13 @@ def shape_problem(summary: dict) -> str | None:
                                               and isinstance(r.get("method") or "", str)
                                               and isinstance(r.get("file") or "", str) for r in refused)):
         return "refused must be a list of {method, file, reason}"
-    if not (isinstance(summary.get("rows"), list) and isinstance(summary.get("run"), dict)):
+    run = summary.get("run")
+    if not (isinstance(summary.get("rows"), list) and isinstance(run, dict)):
         return "rows must be a list and run a mapping"
+    if not (isinstance(run.get("packages", {}), dict) and isinstance(run.get("inputs_sha256", {}), dict)
+            and isinstance(run.get("container") or {}, dict)
+            and all(isinstance(run.get(k, ""), str) for k in ("created_utc", "python", "platform"))):
+        return "the run record's packages, inputs and container must be mappings, its times and versions text"
     return None
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from common.core.escaping import terminal
 from common.core.errors import DataPerfError, ValidationError
 from common.core.io import write_text
 from common.results.leaderboard import format_seconds, group_count
@@ -25,7 +26,8 @@ from common.untrusted.files import folder_entries, read_supplied
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "dataperf_report.html"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-MAX_PAGE_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_PAGE_IMAGE_BYTES = 32 * 1024 * 1024     # a cube's figures in all: the page stays under about 200 MB
+MAX_IMAGES = 64                             # figures per cube
 DETAIL_LIMIT = 256 << 20
 
 
@@ -52,9 +54,9 @@ def _images(folder: Path) -> tuple[list[dict], list[str]]:
     except (DataPerfError, OSError) as exc:
         return [], [f"figures not read ({exc})"]
     images, skipped, total = [], [], 0
-    for path in files:
-        if path.suffix != ".png":
-            continue
+    pngs = [path for path in files if path.suffix == ".png"]
+    skipped += [f"{len(pngs) - MAX_IMAGES} more figures (at most {MAX_IMAGES} are shown)"] if len(pngs) > MAX_IMAGES else []
+    for path in pngs[:MAX_IMAGES]:
         try:
             data = read_supplied(path, MAX_IMAGE_BYTES, run)
         except ValidationError as exc:
@@ -176,17 +178,18 @@ def combined_table(reports: list[CubeReport]) -> str:
     notes = []
     for r in reports:
         if not r.summary:
-            notes.append(f"{r.cube}: {r.problem}")
+            notes.append(f"{r.cube}: {terminal(r.problem)}")
             continue
         score = r.summary["score"]
         better = "lower is better" if score["direction"] == "lower" else "higher is better"
         for method in r.summary["ranking"]:
             s = r.summary["methods"][method]
-            rows.append((r.cube, str(s["rank"]), method, f"{score['name']} ({better})", f"{s['mean']:.4f}",
+            rows.append((r.cube, str(s["rank"]), terminal(method), f"{terminal(score['name'])} ({better})",
+                         f"{s['mean']:.4f}",
                          f"[{s['ci95_low']:.4f}, {s['ci95_high']:.4f}]", str(s["n"]), f"{s['dynabench_percent']:.2f}",
                          format_seconds(s["seconds"])))
-        notes += [f"{r.cube}: refused {x['method'] or 'the submission folder'}: {x['reason'].splitlines()[0]}"
-                  for x in r.summary["refused"]]
+        notes += [f"{r.cube}: refused {terminal(x['method'] or 'the submission folder')}: "
+                  f"{terminal(x['reason'].splitlines()[0] if x['reason'] else '')}" for x in r.summary["refused"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i in (0, 2, 3, 5) else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]

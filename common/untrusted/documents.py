@@ -29,6 +29,8 @@ def read_json(path: str | Path, limit: int = DOCUMENT_LIMIT, root: str | Path | 
         raise ValidationError(path, f"line {exc.lineno}", f"not valid JSON ({exc.msg})") from None
     except RecursionError:
         raise ValidationError(path, None, "not valid JSON (nested too deeply)") from None
+    except ValueError:      # an integer of more digits than Python converts
+        raise ValidationError(path, None, "not valid JSON (a number too long to read)") from None
 
 
 def parse_yaml(data: bytes, path: Path) -> Any:
