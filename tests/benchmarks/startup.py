@@ -62,7 +62,7 @@ def main() -> None:
             libraries = best([python, "-c", f"import {module}"], args.repeats)
             rows.append((f"{cube} evaluate to its first line of work", task, None))
             rows.append((f"  importing what it needs ({module})", libraries, None))
-            rows.append((f"  the task's own start-up", task - libraries, 0.2))
+            rows.append(("  the task's own start-up", task - libraries, 0.2))
     width = max(len(name) for name, _, _ in rows)
     print(f"{'command':<{width}}  {'seconds':>7}  goal")
     for name, seconds, goal in rows:
