@@ -1,6 +1,6 @@
 """The outcomes .ci/closed_e2e.sh expects of its rounds, and the honest images' scores against local runs.
 
-    python .ci/closed/expect.py VD_WORKSPACE DA_WORKSPACE
+    python .ci/closed/expect.py VD_WORKSPACE DA_WORKSPACE ROUND
 """
 from __future__ import annotations
 
@@ -22,10 +22,16 @@ VISION_DEBUGGING = [
     ("docker-socket", "scored"), ("network", "scored"), ("fork-bomb", "timeout"), ("memory-bomb", "out_of_memory"),
     ("endless-loop", "timeout"), ("flood-big", "output_too_large"), ("flood-many", "output_too_large"),
     ("symlinks", "invalid_output"), ("patched-evaluator", "scored"), ("traceback", "failed"),
-    ("duplicates", "invalid_output"), ("vd-template", "scored"), ("missing-image:none", "image_error"),
+    ("duplicates", "invalid_output"), ("sparse-file", "output_too_large"), ("symlink-then-big", "invalid_output"),
+    ("seccomp", "scored"), ("scratch-volume", "scored"), ("mountinfo", "scored"),
+    ("vd-template", "scored"), ("missing-image:none", "image_error"),
 ]
 PROBES = {"find-hidden": "FindHidden", "write-outside": "WriteOutside", "escalate": "Escalate",
-          "docker-socket": "DockerSocket", "network": "Network"}
+          "docker-socket": "DockerSocket", "network": "Network", "seccomp": "Seccomp",
+          "scratch-volume": "ScratchVolume", "mountinfo": "Mountinfo"}
+# Outputs refused while the engine was still sending them: the copy must be closed at once (it once took 120 s).
+ABANDONED_COPIES = ("sparse-file", "symlink-then-big")
+CLEANUP_SECONDS = 1.0
 DATA_ACQUISITION = [("da-template", "scored"), ("over-budget", "invalid_output")]
 TEMPLATES = {"vision_debugging": ("my_appraiser:NeighbourDisagreement", ["embeddings", "data"]),
              "data_acquisition": ("my_strategy:CorrelationMatch", ["marketinfo", "features"])}
@@ -48,8 +54,20 @@ def local_score(cube: str, workspace: Path) -> dict:
     return {m: s["mean"] for m, s in summary["methods"].items()}
 
 
-def check(cube: str, workspace: Path, expected: list[tuple[str, str]]) -> list[str]:
-    results = json.loads((workspace / "closed" / "ci" / "results.json").read_text())
+def seed_leaks(cube: str, folder: Path, seed: int) -> list[str]:
+    """Every file of the round, searched for the secret data seed, written in decimal or hexadecimal."""
+    forms = {str(seed).encode(), f"{seed:x}".encode(), f"{seed:X}".encode(), f"{seed:#x}".encode()}
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    leaks = [f"{cube}: {p.relative_to(folder)} holds the secret data seed" for p in files
+             if any(form in p.read_bytes() for form in forms)]
+    if not leaks:
+        print(f"   {cube}: the data seed is in none of the round's {len(files)} files")
+    return leaks
+
+
+def check(cube: str, workspace: Path, expected: list[tuple[str, str]], round_name: str) -> list[str]:
+    folder = workspace / "closed" / round_name
+    results = json.loads((folder / "results.json").read_text())
     entries = results["images"]
     problems = []
     if results["data"] != "hidden":
@@ -67,6 +85,23 @@ def check(cube: str, workspace: Path, expected: list[tuple[str, str]]) -> list[s
             problems.append(f"{cube} {name}: its probe did not report (log tail: {entry['log_tail'][-300:]!r})")
         if status == "scored" and not entry["repo_digests"] and not entry["id"]:
             problems.append(f"{cube} {name}: no image id recorded")
+        if "\n" in (entry["reason"] or ""):
+            problems.append(f"{cube} {name}: the reason is not one line")
+        count = entry.get("problem_count", 1)
+        if count > 1 and not entry["reason"].endswith(f"(and {count - 1} more)"):
+            problems.append(f"{cube} {name}: {count} problems, the reason does not count them")
+        if name in ABANDONED_COPIES:
+            print(f"      container {entry['seconds']} s, cleanup {entry['cleanup_seconds']} s, "
+                  f"all {entry['wall_seconds']} s")
+            if entry["cleanup_seconds"] is None or entry["cleanup_seconds"] >= CLEANUP_SECONDS:
+                problems.append(f"{cube} {name}: cleaning up took {entry['cleanup_seconds']} s")
+        if name == "mountinfo":
+            tail = entry["log_tail"]
+            if "MOUNT /dataperf/view" not in tail:
+                problems.append(f"{cube} mountinfo: the probe did not list the mounts ({tail[-300:]!r})")
+            for secret in (str(workspace), str(workspace.resolve()), round_name):
+                if secret in tail:
+                    problems.append(f"{cube} mountinfo: the container's mountinfo shows {secret!r}")
     honest = [e for e, (name, _) in zip(entries, expected) if name.endswith("-template")]
     want = local_score(cube, workspace)
     print(f"   {cube}: local run of the template's class: {want}")
@@ -77,12 +112,14 @@ def check(cube: str, workspace: Path, expected: list[tuple[str, str]]) -> list[s
         patched = entries[[n for n, _ in expected].index("patched-evaluator")]
         if patched["score"] != want:
             problems.append(f"the patched evaluator changed the score: {patched['score']} (template: {want})")
-    return problems
+    seed = yaml.safe_load((workspace / "parameters.yaml").read_text())["data"]["seed"]
+    return problems + seed_leaks(cube, folder, seed)
 
 
 def main() -> None:
-    vd, da = Path(sys.argv[1]), Path(sys.argv[2])
-    problems = check("vision_debugging", vd, VISION_DEBUGGING) + check("data_acquisition", da, DATA_ACQUISITION)
+    vd, da, round_name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    problems = check("vision_debugging", vd, VISION_DEBUGGING, round_name) + \
+        check("data_acquisition", da, DATA_ACQUISITION, round_name)
     for problem in problems:
         print(f"closed: {problem}", file=sys.stderr)
     sys.exit(1 if problems else 0)

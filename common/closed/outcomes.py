@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.closed.limits import Limits
+from common.core.errors import MAX_LISTED, DataPerfError, ValidationErrors
 from common.untrusted.container_output import Extracted, last_line
+from common.closed.limits import Limits
 
 STATUSES = ("scored", "timeout", "out_of_memory", "output_too_large", "failed", "invalid_output", "no_output",
             "image_error", "scoring_error", "runner_error")
 FILL = 0.98                   # an output this close to its size limit filled it (tmpfs counts whole pages)
 PAGE = 4096
+REASON_WIDTH = 500            # characters of the first problem in a one-line reason
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,14 @@ def container_outcome(exit_code: int | None, timed_out: bool, oom_killed: bool, 
     if extracted is None or extracted.files == 0:
         return Outcome("no_output", "exited 0 without writing any file to its output folder")
     return None
+
+
+def refusal(error: DataPerfError) -> tuple[str, list[str], int]:
+    """A refused output in one line, the first problem and how many more (`daemon-0.txt: file names must be ...
+    (and 16 more)`), with the problems listed (at most MAX_LISTED) and their number, for the results."""
+    parts = error.errors if isinstance(error, ValidationErrors) and error.errors else [error]
+    total = error.total if isinstance(error, ValidationErrors) else 1
+    listed = [str(part) for part in parts[:MAX_LISTED]]
+    lines = listed[0].splitlines() or [type(error).__name__]
+    first = lines[0] if len(lines[0]) <= REASON_WIDTH else lines[0][:REASON_WIDTH] + "…"
+    return (f"{first} (and {total - 1} more)" if total > 1 else first), listed, total

@@ -10,7 +10,12 @@ participant's image never runs evaluation code, and one image's failure changes 
 
 Everything goes to WS/closed/<round>/: results.json (each image's status, reason, digest, scores; rewritten
 atomically after every image) and, per image, images/<nn>-<name>/ with the copied-out submissions and the
-evaluator's results.  The round's data in WS is only read.
+evaluator's results.  The round's data in WS is only read.  The views lie outside it, in a neutral folder
+(leftovers.py), removed after each image.
+
+SIGINT, SIGTERM and SIGHUP stop a round cleanly (interrupts.py): the running container, its keeper, volume and
+view are removed, the images finished so far stay in results.json with `interrupted`, and a round that finished
+no image leaves no folder.  What a runner killed with SIGKILL left is removed when the next round starts.
 """
 from __future__ import annotations
 
@@ -25,21 +30,22 @@ from pathlib import Path
 
 import click
 
-from common.closed.docker_runner import ALGORITHM_LABEL, USER, DockerRunner, ImageProblem, RunnerError
-from common.closed.limits import Limits, parse_limits
-from common.closed.outcomes import Outcome, container_outcome
-from common.closed.seeds import round_data
-from common.closed.views import (View, assemble, load_round_parameters, missing_files, permitted_names, task_paths,
-                                 view_for)
+from common.cubes import registry
 from common.core.errors import DataPerfError, ValidationError
 from common.core.io import _plain, write_json
-from common.cubes import registry
-from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
 from common.untrusted.documents import read_yaml
+from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
 from common.untrusted.files import excerpt
+from common.closed.docker_runner import ALGORITHM_LABEL, USER, DockerRunner, ImageProblem, RunnerError
+from common.closed.interrupts import Interrupted, interruptible
+from common.closed.leftovers import ViewFolders, views_root
+from common.closed.limits import Limits, parse_limits
+from common.closed.outcomes import Outcome, container_outcome, refusal
+from common.closed.seeds import round_data
+from common.closed.views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
 
-CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*\Z")
-ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 REASON_CHARS = 2000          # a validation report kept in the results (the full one is in the evaluate log)
 
 
@@ -75,9 +81,9 @@ def _means(summary) -> dict | None:
 
 class Round:
     def __init__(self, cube: str, workspace: Path, params, limits: Limits, view: View, data: str, runner,
-                 folder: Path):
+                 folder: Path, views: ViewFolders):
         self.cube, self.workspace, self.params, self.limits = cube, workspace, params, limits
-        self.view, self.data, self.runner, self.folder = view, data, runner, folder
+        self.view, self.data, self.runner, self.folder, self.views = view, data, runner, folder, views
         self.token = secrets.token_hex(4)
         self.results = {
             "cube": cube, "round": folder.name, "data": data,
@@ -93,29 +99,30 @@ class Round:
 
     def run_image(self, index: int, reference: str) -> dict:
         entry = {"image": reference, "id": None, "repo_digests": [], "algorithm": None, "status": None,
-                 "reason": None, "exit_code": None, "seconds": None, "log_tail": "", "output": None,
-                 "scores": None, "score": None}
+                 "reason": None, "exit_code": None, "seconds": None, "wall_seconds": None, "cleanup_seconds": None,
+                 "log_tail": "", "output": None, "scores": None, "score": None}
+        started = time.monotonic()
         folder = self.folder / "images" / f"{index:02d}-{_slug(reference)}"
         folder.mkdir(parents=True)
         entry["folder"] = str(folder.relative_to(self.folder))
         try:
             info = self.runner.image(reference)
         except ImageProblem as exc:
-            return self._finish(entry, Outcome("image_error", str(exc)))
+            return self._finish(entry, Outcome("image_error", str(exc)), started)
         entry.update(id=info.id, repo_digests=info.repo_digests, algorithm=info.algorithm)
         if not info.algorithm or len(info.algorithm) > 256 or not CLASS_SPEC.match(info.algorithm):
             shown = "no such label" if info.algorithm is None else f"it is {excerpt(info.algorithm)}"
             return self._finish(entry, Outcome("image_error", f"its label {ALGORITHM_LABEL} must name the class as "
-                                                              f"'package.module:ClassName' ({shown})"))
-        view = folder / "view"
-        assemble(self.view, view, info.algorithm, self.limits.threads)
+                                                              f"'package.module:ClassName' ({shown})"), started)
+        view = self.views.new()
         try:
+            assemble(self.view, view, info.algorithm, self.limits.threads)
             outcome = self._run(index, info, view, folder, entry)
         finally:
-            _remove_tree(view)
+            self.views.remove(view)
         if outcome is None:
             outcome = self._score(folder, entry)
-        return self._finish(entry, outcome)
+        return self._finish(entry, outcome, started)
 
     def _run(self, index: int, info, view: Path, folder: Path, entry: dict) -> Outcome | None:
         name = f"dataperf-closed-{self.token}-{index:02d}"
@@ -135,6 +142,7 @@ class Round:
                         problem = ("output_too_large", str(exc))
                     except ValidationError as exc:
                         problem = ("invalid_output", str(exc))
+            entry["cleanup_seconds"] = _rounded(getattr(handle, "cleanup_seconds", None))
         except RunnerError as exc:
             return Outcome("runner_error", str(exc))
         return container_outcome(finished.exit_code, finished.timed_out, finished.oom_killed, entry["log_tail"],
@@ -145,7 +153,8 @@ class Round:
             summary = score_output(self.cube, self.workspace, folder / "submissions", folder / "results",
                                    folder / "evaluate.log")
         except DataPerfError as exc:
-            return Outcome("invalid_output", _bounded(str(exc)))
+            reason, entry["problems"], entry["problem_count"] = refusal(exc)
+            return Outcome("invalid_output", reason)
         except Exception as exc:   # noqa: BLE001 - untrusted output must not end the round, even through a bug of ours
             traceback.print_exc(file=sys.stderr)
             return Outcome("scoring_error", f"{type(exc).__name__}: {excerpt(str(exc), 300)}")
@@ -153,15 +162,30 @@ class Round:
         methods = ", ".join(f"{m} {v:.4f}" for m, v in (entry["score"] or {}).items())
         return Outcome("scored", methods or "scored")
 
-    def _finish(self, entry: dict, outcome: Outcome) -> dict:
-        entry.update(status=outcome.status, reason=outcome.reason)
+    def _finish(self, entry: dict, outcome: Outcome, started: float) -> dict:
+        entry.update(status=outcome.status, reason=outcome.reason, wall_seconds=_rounded(time.monotonic() - started))
         self.results["images"].append(entry)
         self.save()
         return entry
 
+    def interrupted(self, signal_name: str) -> Path | None:
+        """After an interruption: the folders of unfinished images removed; the results with what finished, or no
+        round folder at all when nothing did.  Returns the results file, if any."""
+        finished = {entry["folder"] for entry in self.results["images"]}
+        images = self.folder / "images"
+        for folder in (sorted(images.iterdir()) if images.is_dir() else []):
+            if f"images/{folder.name}" not in finished:
+                shutil.rmtree(folder, ignore_errors=True)
+        if not finished:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return None
+        self.results["interrupted"] = {"signal": signal_name,
+                                       "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        return self.save()
 
-def _remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def _new_folder(workspace: Path, name: str | None) -> Path:
@@ -198,28 +222,50 @@ def prepare_round(cube: str, workspace: Path):
     return workspace, params, limits, data, view
 
 
+def sweep_leftovers(runner, views: ViewFolders) -> None:
+    """Remove what rounds whose runner was killed left: containers (running ones too), volumes, views."""
+    containers, volumes = runner.sweep() if hasattr(runner, "sweep") else (0, 0)
+    found = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in
+             ((containers, "container"), (volumes, "volume"), (views.sweep(), "view")) if n]
+    if found:
+        click.echo(f"closed: removed {', '.join(found)} left by an earlier round whose runner was killed", err=True)
+
+
 def run_round(cube: str, images: list[str], workspace: Path, round_name: str | None = None, runner=None,
-              cube_image: str | None = None) -> Path:
+              cube_image: str | None = None, views: Path | None = None) -> Path:
     """Run and score every image; returns the results file.  Images that fail are recorded, never fatal.
-    `cube_image` is the cube's own image (default: its mlcube.yaml's), which keeps each output until copied."""
+    `cube_image` is the cube's own image (default: its mlcube.yaml's), which keeps each output until copied;
+    `views` the folder of the views (default: leftovers.views_root)."""
     if not images:
         raise DataPerfError("name at least one image with --image")
     runner = runner or DockerRunner(keeper_image=cube_image or released_image(cube))
     workspace, params, limits, data, view = prepare_round(cube, workspace)
-    folder = _new_folder(workspace, round_name)
-    if data == "public":
-        click.echo("closed: WARNING: data.seed is not set, so this round runs on the public embedded data that "
-                   "every participant can generate: fine to check an image, not for a real round "
-                   "(`dataperf closed-seed` makes a secret seed; set it as data.seed before download)", err=True)
-    current = Round(cube, workspace, params, limits, view, data, runner, folder)
-    current.save()
-    for index, reference in enumerate(images, start=1):
-        entry = current.run_image(index, reference)
-        seconds = f" after {entry['seconds']:.1f} s" if entry["seconds"] is not None else ""
-        click.echo(f"closed: [{index}/{len(images)}] {excerpt(reference, 60)}: {entry['status']}{seconds}: "
-                   f"{_bounded(entry['reason'].splitlines()[0] if entry['reason'] else '', 300)}", err=True)
-    current.results["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    path = current.save()
+    view_folders = ViewFolders(views if views is not None else views_root(workspace))
+    sweep_leftovers(runner, view_folders)
+    with interruptible():
+        current = None
+        try:
+            folder = _new_folder(workspace, round_name)
+            current = Round(cube, workspace, params, limits, view, data, runner, folder, view_folders)
+            if data == "public":
+                click.echo("closed: WARNING: data.seed is not set, so this round runs on the public embedded data "
+                           "that every participant can generate: fine to check an image, not for a real round "
+                           "(`dataperf closed-seed` makes a secret seed; set it as data.seed before download)",
+                           err=True)
+            current.save()
+            for index, reference in enumerate(images, start=1):
+                entry = current.run_image(index, reference)
+                seconds = f" after {entry['seconds']:.1f} s" if entry["seconds"] is not None else ""
+                click.echo(f"closed: [{index}/{len(images)}] {excerpt(reference, 60)}: {entry['status']}{seconds}: "
+                           f"{_bounded(entry['reason'].splitlines()[0] if entry['reason'] else '', 300)}", err=True)
+            current.results["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            path = current.save()
+        except Interrupted as stop:
+            kept = current.interrupted(stop.name) if current is not None else None
+            click.echo(f"closed: interrupted by {stop.name}: the running container, its clock and keeper, its volume "
+                       f"and view were removed; " + (f"results of the finished images: {kept}" if kept else
+                                                     "no image had finished, so the round left no folder"), err=True)
+            raise SystemExit(stop.exit_status) from None
     click.echo(result_table(current.results))
     click.echo(f"results: {path}")
     return path

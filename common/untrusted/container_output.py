@@ -105,7 +105,8 @@ def _kind(member: tarfile.TarInfo) -> str:
 def extract_output(chunks: Iterable[bytes], destination: Path, limits: OutputLimits, top: str = "output") -> Extracted:
     """Unpack the tar stream of a container's folder `top` into `destination` (which must not exist yet).
 
-    On any refusal the partial copy is removed and the ValidationError (or OutputTooLarge) is raised."""
+    On any refusal the partial copy is removed and the ValidationError (or OutputTooLarge) is raised.  Either way
+    the stream is closed when it has a close(): one abandoned at a refusal would keep its sender writing."""
     destination = Path(destination)
     destination.mkdir(mode=0o755)
     try:
@@ -113,6 +114,10 @@ def extract_output(chunks: Iterable[bytes], destination: Path, limits: OutputLim
     except BaseException:
         shutil.rmtree(destination, ignore_errors=True)
         raise
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
 
 
 def _extract(stream: _CappedStream, destination: Path, limits: OutputLimits, top: str) -> Extracted:

@@ -6,6 +6,7 @@ import hashlib
 import io
 import sys
 import tarfile
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -86,6 +87,7 @@ class FakeRunner:
     def __init__(self, images: dict[str, tuple[str | None, Behaviour]]):
         self.images = images
         self.runs: list[dict] = []
+        self.running = 0            # containers "running" now: back to 0 when a run's block ended, however
 
     def image(self, reference: str) -> ImageInfo:
         if reference not in self.images:
@@ -95,10 +97,15 @@ class FakeRunner:
 
     @contextmanager
     def run(self, image: ImageInfo, command, view, limits, name):
-        output = Path(view).parent / "fake-container-output"
-        output.mkdir()
-        seen = sorted(str(p.relative_to(view)) for p in Path(view).rglob("*") if p.is_file())
-        self.runs.append({"image": image.reference, "command": command, "view": seen,
-                          "parameters": (Path(view) / "parameters.yaml").read_text()})
-        finished = self.images[image.reference][1](command, Path(view), output)
-        yield Handle(finished, tar_chunks(output))
+        with tempfile.TemporaryDirectory(prefix="fake-container-") as scratch:
+            output = Path(scratch) / "output"
+            output.mkdir()
+            seen = sorted(str(p.relative_to(view)) for p in Path(view).rglob("*") if p.is_file())
+            self.runs.append({"image": image.reference, "command": command, "view": seen, "view_path": str(view),
+                              "parameters": (Path(view) / "parameters.yaml").read_text()})
+            self.running += 1
+            try:
+                finished = self.images[image.reference][1](command, Path(view), output)
+                yield Handle(finished, tar_chunks(output))
+            finally:
+                self.running -= 1

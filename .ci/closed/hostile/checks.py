@@ -1,6 +1,7 @@
 """Probes of the sandbox from inside a participant container (standard library only)."""
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -204,3 +205,106 @@ def report(probe: str, breaches: list[str]) -> None:
             print(f"BREACH {probe}: {breach}", flush=True)
         raise SystemExit(99)
     print(f"CONTAINED {probe}: nothing found", flush=True)
+
+
+def _syscall(number: int, *arguments) -> tuple[int, int]:
+    """A raw system call through the C library: (result, errno)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(a) for a in arguments))
+    return result, ctypes.get_errno()
+
+
+# x86_64 and aarch64 numbers (io_uring's are the same on every architecture)
+SYSCALLS = {
+    "x86_64": {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "ptrace": 101,
+               "userfaultfd": 323, "unshare": 272, "process_vm_readv": 310, "getpid": 39},
+    "aarch64": {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "ptrace": 117,
+                "userfaultfd": 282, "unshare": 97, "process_vm_readv": 270, "getpid": 172},
+}
+CLONE_NEWUSER = 0x10000000
+PTRACE_ATTACH = 16
+
+
+def seccomp() -> list[str]:
+    """io_uring, ptrace, userfaultfd, process_vm_readv and a new user namespace must fail; the clock (PID 1 of
+    this PID namespace) must survive SIGKILL from here; an ordinary call must work (the probe itself is sound)."""
+    import ctypes
+    import platform
+    import signal
+
+    numbers = SYSCALLS.get(platform.machine())
+    if numbers is None:
+        return [f"no system call numbers for {platform.machine()}: the probe cannot run"]
+    breaches = []
+    if _syscall(numbers["getpid"])[0] != os.getpid():
+        breaches.append("getpid through syscall() failed: the probe is broken")
+    params = ctypes.create_string_buffer(120)          # struct io_uring_params
+    attempts = {
+        "io_uring_setup": (numbers["io_uring_setup"], 1, ctypes.addressof(params)),
+        "io_uring_enter": (numbers["io_uring_enter"], 0, 0, 0, 0, 0, 0),
+        "io_uring_register": (numbers["io_uring_register"], 0, 0, 0, 0),
+        "ptrace(PTRACE_ATTACH, 1)": (numbers["ptrace"], PTRACE_ATTACH, 1, 0, 0),
+        "userfaultfd": (numbers["userfaultfd"], 0),
+        "unshare(CLONE_NEWUSER)": (numbers["unshare"], CLONE_NEWUSER),
+        "process_vm_readv(1)": (numbers["process_vm_readv"], 1, 0, 0, 0, 0, 0),
+    }
+    for name, (number, *arguments) in attempts.items():
+        result, error = _syscall(number, *arguments)
+        if result >= 0:
+            breaches.append(f"{name} succeeded ({result})")
+        elif error not in (1, 38):                      # EPERM (the profile) or ENOSYS
+            breaches.append(f"{name} reached the kernel (errno {error}, not EPERM/ENOSYS)")
+        else:
+            print(f"seccomp: {name}: errno {error}", flush=True)
+    for signum in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP, signal.SIGINT):
+        try:
+            os.kill(1, signum)
+        except OSError:
+            pass
+    time.sleep(1)
+    with open("/proc/1/stat") as handle:
+        state = handle.read().rsplit(")", 1)[1].split()[0]
+    if state in ("T", "t", "Z", "X"):
+        breaches.append(f"the clock (PID 1) was stopped or killed from inside: state {state}")
+    return breaches
+
+
+def scratch_volume(path: str = "/scratch", limit_mb: int = 64) -> list[str]:
+    """The image declares VOLUME /scratch: it must be a tmpfs of the sandbox (no anonymous volume on the host's
+    disk), and a write must stop at its size."""
+    mounts = [line.split() for line in open("/proc/self/mountinfo")]
+    here = [m for m in mounts if m[4] == path]
+    if not here:
+        return [f"{path} is not a mount point: where do its writes go?"]
+    fstype = here[-1][here[-1].index("-") + 1]
+    if fstype != "tmpfs":
+        return [f"{path} is a {fstype} mount (an anonymous volume on the host's disk?)"]
+    written = 0
+    try:
+        with open(f"{path}/fill.bin", "wb", buffering=0) as handle:
+            while written < 4 * limit_mb << 20:
+                written += handle.write(b"\0" * (1 << 20))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+    os.unlink(f"{path}/fill.bin")
+    print(f"scratch: {path} is a tmpfs; {written >> 20} MiB written before it was full", flush=True)
+    return [f"wrote {written >> 20} MiB to {path}, over the {limit_mb} MiB of /tmp"] if written > limit_mb << 20 else []
+
+
+def mountinfo() -> list[str]:
+    """Print where every mount comes from (the root inside its file system, the source); the CI checks that no
+    line names the organiser's workspace or the round.  Here: the view's folder must not look like a workspace."""
+    breaches = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        root, point = fields[3], fields[4]
+        source = fields[fields.index("-") + 2]
+        if point.startswith(("/proc", "/sys", "/dev")):
+            continue
+        print(f"MOUNT {point} root={root} source={source}", flush=True)
+        if point == VIEW and any(word in root for word in ("/closed/", "/images/", "/embeddings", "/workspace")):
+            breaches.append(f"the view is mounted from {root}")
+    return breaches

@@ -46,6 +46,19 @@ class Network(Honest):
     probe = staticmethod(checks.network)
 
 
+class Seccomp(Honest):
+    probe = staticmethod(checks.seccomp)
+
+
+class ScratchVolume(Honest):
+    """Built with `VOLUME /scratch` (volume.Dockerfile): it must be a size-limited tmpfs, not the host's disk."""
+    probe = staticmethod(checks.scratch_volume)
+
+
+class Mountinfo(Honest):
+    probe = staticmethod(checks.mountinfo)
+
+
 class ForkBomb(Appraiser):
     name = "fork_bomb"
 
@@ -103,6 +116,28 @@ class FloodMany(NeighbourDisagreement):
     def rank(self, train_x, train_y, val_x, val_y):
         counter = iter(range(1_000_000))
         _fill(lambda: open(f"{OUTPUT}/small-{next(counter)}.txt", "w").close())
+        return super().rank(train_x, train_y, val_x, val_y)
+
+
+class SparseFile(NeighbourDisagreement):
+    """A 1 TiB file that takes no space (sparse): its archive header alone is over the limit, and the engine would
+    stream a terabyte of zeros if the copy were not closed at once."""
+    name = "sparse_file"
+
+    def rank(self, train_x, train_y, val_x, val_y):
+        with open(f"{OUTPUT}/huge.bin", "wb") as handle:
+            handle.truncate(1 << 40)
+        return super().rank(train_x, train_y, val_x, val_y)
+
+
+class SymlinkThenBig(NeighbourDisagreement):
+    """A link (refused at once) archived before a 12 MB file the engine still has to send."""
+    name = "symlink_then_big"
+
+    def rank(self, train_x, train_y, val_x, val_y):
+        os.symlink("/etc/passwd", f"{OUTPUT}/a-link")
+        with open(f"{OUTPUT}/b-big.bin", "wb") as handle:
+            handle.write(os.urandom(12 << 20))
         return super().rank(train_x, train_y, val_x, val_y)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,13 +17,21 @@ from common.closed.limits import parse_limits
 from common.closed.outcomes import container_outcome
 from common.closed.round import run_round
 from common.closed.views import PARAMETERS, load_round_parameters, permitted_names, view_for
+from common.closed.leftovers import ViewFolders
 from common.core.errors import DataPerfError, ValidationError
 from common.tasks.local import run_tasks
+from common.parameters.schema import secret_digest
 from common.untrusted.container_output import Extracted
 from support.closed import TEMPLATE_CLASSES, FakeRunner, honest, round_workspace, run_command, use_templates
 
 SECRET = 2**127 + 987654321
 LIMITS = {"timeout_seconds": 30, "memory_mb": 1024, "output_mb": 1, "output_files": 40, "log_chars": 300}
+
+
+def seed_in(folder: Path, seed: int) -> list[str]:
+    """The files under `folder` that hold the seed, in decimal or hexadecimal."""
+    forms = {str(seed).encode(), f"{seed:x}".encode(), f"{seed:X}".encode()}
+    return [str(p) for p in folder.rglob("*") if p.is_file() and any(f in p.read_bytes() for f in forms)]
 
 
 def workspace_digest(ws: Path) -> str:
@@ -143,17 +153,34 @@ def test_a_round_goes_on_past_every_failure_and_records_each(tmp_path, capsys):
     out = capsys.readouterr()
     assert "[12/12] 'honest': scored" in out.err and "WARNING" not in out.err
     assert "closed round r1 of data_acquisition on hidden data" in out.out
+    # issue 23.5: no file of the round holds the secret data seed; the evaluation records hold its hash
+    evaluations = list(path.parent.rglob("*_evaluation.json")) + list(path.parent.rglob("summary.json"))
+    assert evaluations and seed_in(path.parent, SECRET) == []
+    for record in evaluations:
+        run = json.loads(record.read_text())["run"]
+        assert run["parameters"]["data"]["seed"] == secret_digest("data.seed", SECRET)
+    # issue 23.7: each view was made in a neutral folder (not the workspace, not the round), and is gone
+    for run in runner.runs:
+        view = Path(run["view_path"])
+        assert re.fullmatch(r"[0-9a-f]{16}", view.name) and not view.exists()
+        assert str(ws) not in run["view_path"] and "r1" not in view.parent.name
+    assert runner.running == 0
 
 
 def test_an_honest_image_scores_like_a_local_run(tmp_path):
     use_templates()
-    ws = round_workspace("vision_debugging", tmp_path / "ws", {"closed": {"seed": 3}, "data": {"tasks": ["04rky"]}})
+    ws = round_workspace("vision_debugging", tmp_path / "ws", {"closed": {"seed": 3},
+                                                               "data": {"tasks": ["04rky"], "seed": SECRET}})
     spec = TEMPLATE_CLASSES["vision_debugging"]
     path = run_round("vision_debugging", ["team/appraiser:1"], ws, runner=FakeRunner({"team/appraiser:1": (spec, honest)}))
     entry = json.loads(path.read_text())["images"][0]
     assert entry["status"] == "scored" and entry["algorithm"] == spec
     assert entry["score"] == local_scores("vision_debugging", ws, spec, tmp_path)
     assert set(entry["scores"]) == {"neighbour_disagreement"}
+    # the seed is in no record, of the round nor of a local evaluation (issue 23.5)
+    assert list(path.parent.rglob("04rky_evaluation.json")) and seed_in(path.parent, SECRET) == []
+    assert list((tmp_path / "local" / "results").rglob("04rky_evaluation.json"))
+    assert seed_in(tmp_path / "local" / "results", SECRET) == []
 
 
 def test_duplicates_fail_the_open_divisions_validation(tmp_path):
@@ -170,6 +197,75 @@ def test_duplicates_fail_the_open_divisions_validation(tmp_path):
     entry = json.loads(run_round("vision_debugging", ["dupes"], ws, runner=runner).read_text())["images"][0]
     assert entry["status"] == "invalid_output"
     assert "duplicate index 0 (first on line 1)" in entry["reason"] and "01g317-flipped_dupes.txt" in entry["reason"]
+
+
+def test_a_refused_output_names_the_first_problem_and_the_count(tmp_path, capsys):
+    """Issue 23.6: one line with the first problem and how many more; every problem listed in the results."""
+    use_templates()
+    ws = round_workspace("vision_debugging", tmp_path / "ws")
+
+    def daemons(command, view, output):
+        run_command(command, view, output)
+        for i in range(17):
+            (output / f"daemon-{i}.txt").write_text("0\n")
+        return Finished(exit_code=0)
+
+    runner = FakeRunner({"daemons": (TEMPLATE_CLASSES["vision_debugging"], daemons)})
+    entry = json.loads(run_round("vision_debugging", ["daemons"], ws, runner=runner).read_text())["images"][0]
+    assert entry["status"] == "invalid_output" and "\n" not in entry["reason"]
+    assert re.fullmatch(r"submission_folder: daemon-0\.txt: .*file names must be .* \(and 16 more\)", entry["reason"])
+    assert entry["problem_count"] == 17 and len(entry["problems"]) == 17
+    assert sorted(re.search(r"daemon-\d+", p).group() for p in entry["problems"]) == sorted(
+        f"daemon-{i}" for i in range(17))
+    assert re.search(r"\[1/1\] 'daemons': invalid_output after [\d.]+ s: submission_folder: daemon-0\.txt: .* "
+                     r"\(and 16 more\)\n", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("signum, first", [(signal.SIGTERM, "missing"), (signal.SIGHUP, "missing"),
+                                           (signal.SIGINT, "missing"), (signal.SIGTERM, None)])
+def test_sigterm_and_sighup_stop_a_round_like_sigint(tmp_path, capsys, signum, first):
+    """Issue 23.1: the running container's block ends (the real runner removes its containers, volume and view
+    there), the view is removed, the finished images stay with the interruption, and a round that finished
+    nothing leaves no folder (no results.json without results)."""
+    use_templates()
+    ws = round_workspace("data_acquisition", tmp_path / "ws")
+
+    def stops(command, view, output):
+        os.kill(os.getpid(), signum)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [])        # the handler runs here, inside the container's block
+        raise AssertionError("the signal did not stop the round")
+
+    runner = FakeRunner({"stops": (TEMPLATE_CLASSES["data_acquisition"], stops)})
+    views = tmp_path / "views"
+    with pytest.raises(SystemExit) as stopped:
+        run_round("data_acquisition", ([first] if first else []) + ["stops", "never"], ws, round_name="r",
+                  runner=runner, views=views)
+    assert stopped.value.code == 128 + signum
+    assert runner.running == 0 and [r["image"] for r in runner.runs] == ["stops"]
+    assert list(views.iterdir()) == []
+    name = signal.Signals(signum).name
+    if first is None:
+        assert not (ws / "closed" / "r").exists()
+        assert "no image had finished, so the round left no folder" in capsys.readouterr().err
+        return
+    results = json.loads((ws / "closed" / "r" / "results.json").read_text())
+    assert [e["image"] for e in results["images"]] == ["missing"] and "finished_utc" not in results
+    assert results["interrupted"]["signal"] == name
+    assert [p.name for p in (ws / "closed" / "r" / "images").iterdir()] == ["01-missing"]
+    assert f"interrupted by {name}" in capsys.readouterr().err
+
+
+def test_a_round_removes_the_views_a_killed_runner_left(tmp_path, capsys):
+    ws = round_workspace("data_acquisition", tmp_path / "ws")
+    host, boot, _, _ = ViewFolders(tmp_path).owner.rsplit("/", 3)
+    process = __import__("subprocess").Popen(["true"])
+    process.wait()
+    left = ViewFolders(tmp_path / "views", owner=f"{host}/{boot}/{process.pid}/1").new()
+    left.mkdir()
+    (left / "parameters.yaml").write_text("seed: 0\n")
+    run_round("data_acquisition", ["missing"], ws, runner=FakeRunner({}), views=tmp_path / "views")
+    assert list((tmp_path / "views").iterdir()) == []
+    assert "removed 1 view left by an earlier round whose runner was killed" in capsys.readouterr().err
 
 
 def test_guessable_round_seeds_are_refused_and_public_data_warned_about(tmp_path, capsys):

@@ -1,5 +1,11 @@
-"""The run record names the container image it ran in (from the variables the Dockerfile and mlcube.yaml set)."""
+"""The run record names the container image it ran in (from the variables the Dockerfile and mlcube.yaml set),
+and never a secret parameter's value."""
 from __future__ import annotations
+
+import pytest
+
+from common.cubes import registry
+from common.parameters.schema import Parameters, secret_digest
 
 from common.results.runrecord import container, run_record
 
@@ -22,3 +28,29 @@ def test_inside_a_cube_image(monkeypatch):
     monkeypatch.delenv("DATAPERF_IMAGE")
     monkeypatch.setenv("DATAPERF_IMAGE_ID", "Error: No such image")
     assert container() == {"image": None, "image_id": None}
+
+
+SEED = 2**127 + 4242
+
+
+@pytest.mark.parametrize("cube", registry.names())
+def test_a_secret_parameter_is_recorded_as_its_hash_only(cube):
+    """data.seed regenerates a closed round's hidden data: every record holds a domain-separated hash of it."""
+    schema = registry.get(cube).schema
+    assert [name for name, rule in schema.root.leaves().items() if rule.secret] == ["data.seed"]
+    params = Parameters.from_defaults(schema, {"data": {"seed": SEED}})
+    record = run_record("evaluate", params)
+    assert record["parameters"]["data"]["seed"] == secret_digest("data.seed", SEED)
+    assert params.get("data.seed") == SEED                      # the values the tasks read are untouched
+    text = repr(record)
+    for form in (str(SEED), f"{SEED:x}", f"{SEED:X}"):
+        assert form not in text
+    assert {k: v for k, v in record["parameters"].items() if k != "data"} == \
+        {k: v for k, v in params.values.items() if k != "data"}
+    assert run_record("evaluate", Parameters.from_defaults(schema))["parameters"]["data"]["seed"] is None
+
+
+def test_the_digest_is_domain_separated():
+    digest = secret_digest("data.seed", SEED)
+    assert digest.startswith("sha256:") and str(SEED) not in digest
+    assert secret_digest("data.seed", SEED + 1) != digest and secret_digest("other", SEED) != digest

@@ -138,3 +138,38 @@ def test_log_tail_is_bounded_and_escaped():
     assert last_line(tail) == "\\x1b[2J\\rRuntimeError: boom \ufffd"
     assert log_tail(raw, 0) == "" and last_line("") == ""
     assert len(last_line("y" * 500, width=50)) == 51
+
+
+class Source:
+    """A stream with close(), like the engine's archive: counts what was read after the first refusal."""
+
+    def __init__(self, data: bytes, endless: bool = False):
+        self.data, self.endless, self.closed, self.chunks = data, endless, False, 0
+
+    def __iter__(self):
+        yield from chunks(self.data)
+        while self.endless and not self.closed:
+            self.chunks += 1
+            yield bytes(512)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("members, error", [
+    ([("output", None, "dir"), ("output/a-link", "/etc/passwd", "sym"), ("output/b.bin", b"x" * 5000, "reg")],
+     "symbolic link"),
+    ([("output", None, "dir"), ("output/big.bin", b"x" * 20_000, "reg")], "over 10,000 bytes"),
+])
+def test_the_stream_is_closed_at_the_refusal(tmp_path, members, error):
+    """Issue 23.2: the source is closed when the copy stops, not left for the sender to fill its buffers."""
+    source = Source(archive(members)[:2048], endless=True)
+    with pytest.raises(ValidationError, match=error):
+        extract_output(source, tmp_path / "out", LIMITS)
+    # closed at once: at most tarfile's read-ahead (a few KiB) taken past the refused entry
+    assert source.closed and source.chunks * 512 <= 32 << 10 and not (tmp_path / "out").exists()
+
+
+def test_the_stream_is_closed_after_a_complete_copy(tmp_path):
+    source = Source(archive([("output", None, "dir"), ("output/0.txt", b"1\n", "reg")]))
+    assert extract_output(source, tmp_path / "out", LIMITS).files == 1 and source.closed
