@@ -7,11 +7,14 @@
     dataperf CUBE evaluate --parameters_file=... --submission_folder=...   one task, explicit paths
     dataperf closed CUBE --image IMG --workspace WS   closed division: run and score participant images
     dataperf closed-seed                           a secret round seed (data.seed) for a closed round
+    dataperf round init|team|serve|worker|close|export   host a round (common/round/)
+    dataperf submit / status --server URL --token TOKEN  a team's client of a round server
 
 CUBE is a registered cube (common.cubes.registry); `dataperf --help` lists them.
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
@@ -24,16 +27,22 @@ from common.tasks.entrypoint import run_guarded
 from common.tasks.local import report_places, run_tasks
 from common.untrusted.files import excerpt
 
+# The round server's commands (common/round/cli.py), imported only when one of them runs.
+LAZY = {"round": "round_group", "submit": "submit", "status": "status"}
+
+
 class DataPerfGroup(click.Group):
     """Cube names are sub-commands too, loaded only when used."""
 
     def list_commands(self, ctx):
-        return sorted(super().list_commands(ctx)) + list(registry.names())
+        return sorted([*super().list_commands(ctx), *LAZY]) + list(registry.names())
 
     def get_command(self, ctx, name):
         if name in registry.names():
             from common.tasks.entrypoint import cube_cli
             return cube_cli(name)
+        if name in LAZY:
+            return getattr(importlib.import_module("common.round.cli"), LAZY[name])
         return super().get_command(ctx, name)
 
 

@@ -1,0 +1,13 @@
+"""The round server: a self-hosted submission server with live leaderboards for a DataPerf round.
+
+    dataperf round init ROUND_DIR --cube CUBE[=PARAMETERS_FILE]     round.yaml, the database, hidden data
+    dataperf round team add ROUND_DIR NAME                            a team and its token (printed once)
+    dataperf round serve ROUND_DIR                                    pages and the JSON API
+    dataperf round worker ROUND_DIR [--once]                          scores what is queued
+    dataperf round close ROUND_DIR / export ROUND_DIR OUT             the private board; the round's record
+    dataperf submit / status --server URL --token TOKEN ...           the participants' client
+
+Modules: config (round.yaml), db (tables, engines, migrations), queue (leases and fencing), storage (uploads and
+content-addressed files), cubes (the only module that reaches a cube), worker, boards, security, app (FastAPI),
+pages, export, cli and client.  Nothing here is imported by `dataperf --help`.
+"""
