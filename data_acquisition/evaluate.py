@@ -206,8 +206,11 @@ class Evaluation(evaluation.Evaluation):
                                 compute=backend.of(params))
         elapsed = time.perf_counter() - started
         print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
-        rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
-                for p, jobs in zip(purchases, assignment)]
+        refused = failed_fits(purchases, assignment, outcomes) if compat else []
+        out = {method for method, _ in refused}
+        kept = [(p, a) for p, a in zip(purchases, assignment) if p.method not in out]
+        submissions = [s for s in submissions if s.method not in out]
+        rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat) for p, jobs in kept]
         files = {}
         for market in sorted({r["market"] for r in rows}):
             part = [r for r in rows if r["market"] == market]
@@ -224,7 +227,23 @@ class Evaluation(evaluation.Evaluation):
             extras[method] = {"dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
                               "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
                               "warnings": sum(len(r["warnings"]) for r in part)}
-        return evaluation.Scored(rows, groups, extras, files, run={"fits": len(jobs), "seconds": elapsed})
+        return evaluation.Scored(rows, groups, extras, files, run={"fits": len(jobs), "seconds": elapsed},
+                                 refused=refused)
+
+
+def failed_fits(purchases: list[Purchase], assignment: list[list[int]],
+                outcomes: list[tuple[float, str | None]]) -> list[tuple[str, ValidationError]]:
+    """compat: a trial with nothing bought or a single class drawn is where the original's LogisticRegression
+    fit fails (the default mode scores it: 0, or the constant prediction), so the method is refused."""
+    refused = []
+    for purchase, jobs in zip(purchases, assignment):
+        failed = next(((t, outcomes[j][1]) for t, j in enumerate(jobs) if outcomes[j][1]), None)
+        if failed is not None:
+            trial, warning = failed
+            refused.append((purchase.method, ValidationError(
+                purchase.path, f"trial {trial + 1}", f"{warning.split(':')[0]}: the original evaluator fails here "
+                                                     "(LogisticRegression needs rows of two classes)")))
+    return refused
 
 
 def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]],

@@ -5,8 +5,7 @@ from pathlib import Path
 
 from common.closed.limits import CLOSED
 from common.compute.backend import COMPUTE
-from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number,
-                                      Parameters, Schema, methods, official_source, source_choice)
+from common.parameters.schema import COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number, Parameters, Schema, methods, official_source, source_choice
 
 from . import SOURCES
 

@@ -14,9 +14,11 @@ import numpy as np
 
 from common.compute import backend
 from common.compute.parallel import parallel_map
+from common.core.errors import ValidationError
 from common.results.runrecord import run_record
 from common.tasks import evaluation
 from common.tasks.evaluation import evaluate_task
+from common.untrusted.files import excerpt
 
 from .data import layout, read_pool_ids, read_pool_rows, read_test_set
 from .model import fit_predict, scores
@@ -30,7 +32,13 @@ def _fit(shared: dict, job: tuple[np.ndarray, list, str, bool]) -> dict:
     rows, labels, concept, compat = job
     test, train_x = shared["tests"][concept], shared["x"][rows]
     if compat:   # the original's string labels and pos_label='1'
-        return scores(test.y.astype(str), fit_predict(train_x, np.array(labels), test.x), positive="1")
+        predicted = fit_predict(train_x, np.array(labels), test.x)
+        try:
+            return scores(test.y.astype(str), predicted, positive="1")
+        except ValueError:   # as the original's recall_score: a third label predicted makes it multiclass
+            other = sorted(set(predicted.tolist()) - {"0", "1"})
+            return {"refused": f"the frozen model predicts label(s) {excerpt(other, 60)} besides '0' and '1': "
+                               "the original's scores with pos_label='1' fail there (give labels 0 and 1)"}
     return scores(test.y, fit_predict(train_x, np.array(labels, dtype=np.int64), test.x))
 
 
@@ -84,8 +92,13 @@ class Evaluation(evaluation.Evaluation):
         started = time.perf_counter()
         results = parallel_map(_fit, jobs, self.params.get("evaluate.workers"), progress="fitting",
                                shared={"x": x, "tests": tests}, compute=backend.of(self.params))
+        refused = [(sub.method, ValidationError(sub.path, None, result["refused"]))
+                   for sub, result in zip(submissions, results) if "refused" in result]   # compat, after the fit
+        out = {method for method, _ in refused}
+        kept = [(sub, sel, result) for sub, sel, result in zip(submissions, selections, results) if sub.method not in out]
+        submissions = [sub for sub, _, _ in kept]
         rows = []
-        for sub, sel, result in zip(submissions, selections, results):
+        for sub, sel, result in kept:
             positives = sum(1 for label in sel.labels if str(label) == "1")
             rows.append({"method": sub.method, "concept": sub.concept, **result, "rows": len(sel.ids),
                          "positives": positives, "file": sub.path.name})
@@ -107,4 +120,5 @@ class Evaluation(evaluation.Evaluation):
         groups = {m: {r["concept"]: r["f1"] for r in rows if r["method"] == m} for m in methods}
         extras = {m: {f"mean_{k}": float(np.mean([r[k] for r in rows if r["method"] == m])) for k in METRICS[1:]}
                   for m in methods}
-        return evaluation.Scored(rows, groups, extras, files, run={"mode": self.mode, "pool_rows": self.pool.size})
+        return evaluation.Scored(rows, groups, extras, files, run={"mode": self.mode, "pool_rows": self.pool.size},
+                                 refused=refused)

@@ -19,6 +19,7 @@ from typing import Callable, Iterable, TypeVar
 
 from common.core.errors import DataPerfError, ValidationErrors, display_path
 from common.core.escaping import csv_cell, terminal
+from common.core.first_use import task_command
 from common.results import metrics
 from common.untrusted.documents import read_json
 
@@ -167,11 +168,11 @@ def read(path: str | Path) -> dict:
     """A summary.json written by evaluate, checked to be of this schema and of the shape readers rely on."""
     path = Path(path)
     if not os.path.lexists(path):
-        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
+        raise DataPerfError(f"{display_path(path)}: not found: {task_command('evaluate')} first")
     summary = read_json(path, SUMMARY_LIMIT)
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise DataPerfError(f"{display_path(path)}: not a summary of this version ({SCHEMA}); run the evaluate task "
-                            "again")
+        raise DataPerfError(f"{display_path(path)}: not a summary of this version ({SCHEMA}): "
+                            f"{task_command('evaluate')} again")
     problem = shape_problem(summary)
     if problem:
         raise DataPerfError(f"{display_path(path)}: not a summary evaluate wrote ({problem})")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from common.core.escaping import terminal
 from common.core.errors import DataPerfError, ValidationError
+from common.core.escaping import terminal
 from common.core.io import write_text
 from common.results.leaderboard import format_seconds, group_count
 from common.results.leaderboard import read as read_summary

@@ -25,6 +25,8 @@ from typing import Any
 
 from common.compute import backend
 from common.compute.parallel import resolve_workers, session
+from common.core.errors import display_path
+from common.core.first_use import require_data
 from common.cubes import registry
 from common.parameters.schema import Parameters
 from common.results import leaderboard
@@ -43,12 +45,15 @@ class Scored:
     extras   method -> the cube's own method-level figures (named in Evaluation.extras)
     files    detail files of this run: file name -> JSON document
     run      extra fields of the summary's run record (fits, seconds, device, ...)
+    refused  (method, error) of methods refused only after scoring (compat: where an original fails after its
+             fit); their rows, scores and files must be left out by the cube
     """
     rows: list[dict]
     groups: dict[str, dict[str, float]]
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    refused: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,7 +132,9 @@ class Evaluation:
         self.prepare(submissions)
         accepted = refusals.screen(submissions, lambda sub: self.check(sub, folder), lambda sub: sub.method)
         scored = self.score(accepted)
-        methods = sorted(scored.groups)
+        for method, error in scored.refused:
+            refusals.add(error, method)
+        methods = sorted(set(scored.groups) - refusals.methods)
         results = []
         for method in methods:
             mine = [(sub, checked) for sub, checked in accepted if sub.method == method]
@@ -146,6 +153,7 @@ def evaluate_task(cube: str, parameters_file: Path, submission_folder: Path, res
     """The evaluate task of `cube`: every file of submission_folder scored, results published as one set."""
     record = registry.get(cube)
     params = Parameters.load(parameters_file, record.schema)
+    require_data(*data_paths.values())   # a fresh workspace: say what to run first
     require_settled(submission_folder)
     with publish(results_folder) as out:   # an unusable results folder fails here, before any work
         evaluation = record.evaluation.load()(cube, params, data_paths)
@@ -163,4 +171,4 @@ def write(out: Publication, outcome: Outcome) -> None:
     out.write_json("summary.json", outcome.summary)
     out.write_text("summary.csv", leaderboard.to_csv(outcome.summary))
     print(leaderboard.to_table(outcome.summary))
-    print(f"results: {out.folder}")
+    print(f"results: {display_path(out.folder)}")

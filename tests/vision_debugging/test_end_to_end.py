@@ -76,7 +76,9 @@ def test_cli_errors_are_clear(tmp_path):
 def test_plot_before_evaluate_says_so(tmp_path):
     write_parameters(tmp_path / "w", TINY)
     proc = dataperf("run", "vision_debugging", "--workspace", str(tmp_path / "w"), "--task=plot")
-    assert proc.returncode == 1 and "run the evaluate task first" in proc.stderr
+    assert proc.returncode == 1
+    assert "results_folder: summary.json: not found: run the evaluate task (dataperf run vision_debugging " \
+           "--task=evaluate) first" in proc.stderr
 
 
 def test_official_download_over_loopback(tmp_path, http_folder):

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from common.core.errors import DataPerfError, ValidationError
 from common.cubes import registry
-from common.parameters.schema import (MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text,
-                                      Workers, command_line_overrides)
+from common.parameters.schema import MAX_WORKERS, Choice, Integer, ListOf, Number, Optional, Parameters, Schema, Text, Workers, command_line_overrides
 from common.untrusted.parameters_file import MAX_DEPTH, PARAMETERS_LIMIT, read_parameters_file
 
 CUBES = registry.names()
