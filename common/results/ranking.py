@@ -282,12 +282,14 @@ class CurveTargetScorer:
     model's (items,) correctness, or (methods, items) one per method, or None for each method's own last
     checkpoint (a compat mode).  Accuracy = correct weight / total weight, rounded to
     `decimals` when given (an original that rounds to 2); a checkpoint counts when
-    accuracy >= ratio * reference accuracy; a method that never reaches it scores `unreached` (1.0 there).
-    With all weights 1 this is evaluate.fraction_of_fixes on the same accuracies.  The curves must be complete:
-    a curve cut at the full-data target (score_only) has no later checkpoints for a resample to reach."""
+    accuracy >= ratio * reference accuracy; a method that never reaches it scores `unreached` (1.0 there; one
+    value for all methods or one per method).  With all weights 1 this is evaluate.fraction_of_fixes on the same
+    accuracies.  A curve cut short (score_only: no checkpoints past the last one trained) can still be scored:
+    give that method's `unreached` as the x of the first checkpoint not trained, and a resample that does not
+    reach its target on the trained ones scores that lower bound (censored)."""
 
     def __init__(self, curves: Sequence, x, reference=None, ratio: float = 0.95, decimals: int | None = None,
-                 unreached: float = 1.0):
+                 unreached=1.0):
         curves = [np.asarray(m) for m in curves]
         if not curves:
             raise ValueError("curves: need at least one method")
@@ -313,8 +315,12 @@ class CurveTargetScorer:
                 raise ValueError(f"reference must be 0/1 correctness of shape ({n},) or ({len(curves)}, {n})")
         if not 0 < ratio or not np.isfinite(ratio):
             raise ValueError(f"ratio must be a positive number, got {ratio!r}")
+        unreached = np.broadcast_to(np.asarray(unreached, dtype=np.float64), (len(curves),)) \
+            if np.ndim(unreached) == 0 or np.shape(unreached) == (len(curves),) else None
+        if unreached is None or not np.isfinite(unreached).all():
+            raise ValueError("unreached must be a finite number, or one per method")
         self.n_methods, self.n_items = len(curves), n
-        self.ratio, self.decimals, self.unreached, self.x = float(ratio), decimals, float(unreached), xs
+        self.ratio, self.decimals, self.unreached, self.x = float(ratio), decimals, unreached, xs
         rows = np.concatenate([m.astype(bool) for m in curves] + [np.stack(refs).astype(bool)])
         states, inverse = _unique_rows(rows)                               # many checkpoints share a label state
         ends = np.cumsum([m.shape[0] for m in curves])
@@ -335,7 +341,7 @@ class CurveTargetScorer:
         for m, (rows, x) in enumerate(zip(self.rows, self.x)):
             target = self.ratio * accuracy[:, self.ref_rows[m]]
             hit = accuracy[:, rows] >= target[:, None]
-            out[:, m] = np.where(hit.any(axis=1), x[hit.argmax(axis=1)], self.unreached)
+            out[:, m] = np.where(hit.any(axis=1), x[hit.argmax(axis=1)], self.unreached[m])
         return out
 
 
