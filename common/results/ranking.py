@@ -546,6 +546,9 @@ def _literal(name: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]   # rank groups
+
+
 def rank_plot(stats: dict, title: str):
     """A blob plot of the bootstrap ranks: per method (in full-data order) a disc per rank it took, its area the
     share of replicates; the median and the 95% interval; methods of one rank group on one coloured band.
@@ -559,7 +562,7 @@ def rank_plot(stats: dict, title: str):
     m = len(ranking)
     fig = Figure(figsize=(max(5.0, 1.0 + 0.7 * m), 4.8), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+    palette = PALETTE
     group_of = {name: k for k, band in enumerate(stats["groups"]) for name in band}
     for k, band in enumerate(stats["groups"]):
         where = [ranking.index(name) for name in band]
