@@ -96,8 +96,8 @@ def _competition_ranks(scores: dict[str, float], direction: str) -> dict[str, in
     return {m: 1 + sum(sign * v < sign * s for v in scores.values()) for m, s in scores.items()}
 
 
-def annotate(summary: dict, items: Mapping[str, GroupItems], settings: Settings, resampled: str,
-             notes: Mapping[str, Any] | None = None) -> dict[str, float]:
+def annotate(summary: dict, items: Mapping[str, GroupItems], settings: Settings,
+             resampled: str = "each group's test items", notes: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Add the parts, the rank statistics and how they were made to summary.json (in place); returns the seconds
     they took ({"split_seconds", "bootstrap_seconds"})."""
     methods = list(summary["ranking"])

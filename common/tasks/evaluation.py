@@ -75,7 +75,7 @@ class Evaluation:
 
     group_by: str = "group"
     extras: tuple[tuple[str, str], ...] = ()     # (name, label) of the method-level figures in Scored.extras
-    resampled: str = ""                          # what the bootstrap resamples and recomputes, in words
+    resampled: str = "each group's test items"   # what the bootstrap resamples and recomputes, in words
 
     def __init__(self, cube: str, params: Parameters, paths: dict[str, Path]):
         self.cube = registry.get(cube)
