@@ -189,7 +189,8 @@ def rename_first(summary: dict, new: str) -> None:
 
 
 def test_hostile_method_names_are_text_in_the_rank_figures_and_tables(copy, tmp_path):
-    _rewrite(copy, "vision_selection", lambda summary: rename_first(summary, "<img src=x onerror=alert(1)>$\\frac{1}{2}$"))
+    hostile = "<img src=x onerror=alert(1)>$\\frac{1}{2}$"
+    _rewrite(copy, "vision_selection", lambda summary: rename_first(summary, hostile))
     path, reports = write_report(copy, tmp_path / "page.html")
     vs = next(r for r in reports if r.cube == "vision_selection")
     assert vs.summary and len(vs.rank_figures) == 3
