@@ -6,8 +6,8 @@ the items with the cube's own scoring code, and a ranking scorer over a subset (
 the parameters `evaluate.split` and `evaluate.bootstrap` this module computes:
 
   * the parts (split seed set): per group, splits.public_mask(labels or n, seed, public_fraction, key), where
-    `key` names the items (groups that share their items, speech_selection's two budgets of a language, share
-    their split and their resamples);
+    `key` names the items (groups that share their items, such as one language's clips scored at two budgets,
+    share their split and their resamples);
   * each method's score on each part: the mean over the groups of its group scores on that part's items, as the
     official score is the mean over the groups of its scores on all items;
   * with replicates > 0, rank statistics (ranking.paired_bootstrap, then ranking.rank_statistics) on each part
@@ -46,7 +46,7 @@ class GroupItems:
     key         what the items are: groups with one key have the same items (split and resampled together);
                 None: the group's own name
     censored_at {method: the score a resample gets when its curve ends before its target} for scores read off a
-                curve cut short (vision_debugging's score_only); the share of such resamples is reported
+                curve cut short (a replay stopped at its target); the share of such resamples is reported
     """
     labels: Any
     score: Callable[[np.ndarray], dict[str, float]]
