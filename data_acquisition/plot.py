@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from common.core.escaping import plot_text
-from common.results.plotting import announce, colours, figure, legend_outside, marker_handle, markers, read_scored, save_png
+from common.results.plotting import (announce, colours, figure, legend_outside, marker_handle, markers, read_scored,
+                                     save_png)
 from common.results.publish import current, publish
 
 from . import config

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.results.plotting import announce, colours, figure, legend_outside, marker_handle, read_results, read_scored, save_png
+from common.results.plotting import (announce, colours, figure, legend_outside, marker_handle, read_results,
+                                     read_scored, save_png)
 from common.results.publish import current, publish
 
 from . import config

@@ -36,7 +36,8 @@ from common.closed.leftovers import ViewFolders, views_root
 from common.closed.limits import Limits, parse_limits
 from common.closed.outcomes import Outcome, container_outcome, refusal
 from common.closed.seeds import round_data
-from common.closed.views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
+from common.closed.views import (View, assemble, load_round_parameters, missing_files, permitted_names, task_paths,
+                                 view_for)
 from common.core.errors import DataPerfError, ValidationError
 from common.core.io import _plain, write_json
 from common.cubes import registry

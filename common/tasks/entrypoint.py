@@ -22,7 +22,8 @@ from common.core.errors import DataPerfError, ValidationError, named_paths
 from common.core.escaping import terminal
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
-from common.parameters.schema import COMMAND_LINE, Parameters, command_line_overrides, parse_override_value, unknown_override
+from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,
+                                      unknown_override)
 from common.results.publish import check_output_folder
 from common.tasks.local import task_paths
 from common.untrusted.files import excerpt

@@ -44,6 +44,7 @@ def test_all_four_tasks(tmp_path):
     assert set(summary["methods"]) == set(methods)
     head = (ws / "results" / "summary.csv").read_text().splitlines()[0]
     assert head == ("rank,method,score,direction,mean,std,ci95_low,ci95_high,n,dynabench_percent,seconds,"
+                    "rank_group,p_first,public_score,public_rank_group,private_score,private_rank_group,"
                     "task:01g317-flipped,task:04hgtk")
     assert summary["ranking"][0] != "random" and summary["methods"]["random"]["seconds"] >= 0
     # the data makes the problem real: cleaning pays off, and a good method clearly beats random

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from common.core.errors import ValidationError
-from common.untrusted.formats import MAX_INT_DIGITS, MAX_JSON_DEPTH, arrow_csv_problem, csv_rows, decode_text, load_json, universal_lines
+from common.untrusted.formats import (MAX_INT_DIGITS, MAX_JSON_DEPTH, arrow_csv_problem, csv_rows, decode_text,
+                                      load_json, universal_lines)
 
 PATH = Path("f.json")
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from common.core.errors import MAX_LISTED, Problems, ValidationError, ValidationErrors, display_path, named_paths, named_task
+from common.core.errors import (MAX_LISTED, Problems, ValidationError, ValidationErrors, display_path, named_paths,
+                                named_task)
 
 
 def test_paths_are_named_relative_to_their_task_parameter(tmp_path):
