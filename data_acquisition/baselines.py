@@ -269,7 +269,8 @@ def _run(markets: dict[int, Market], job: tuple) -> tuple[list[int], float]:
 
 def create_baselines(parameters_file: Path, market_folder: Path, submission_folder: Path) -> list[Path]:
     return baselines_task("data_acquisition", parameters_file, submission_folder,
-                          lambda params, out: _create_baselines(params, parameters_file, market_folder, out))
+                          lambda params, out: _create_baselines(params, parameters_file, market_folder, out),
+                          data=(market_folder,))
 
 
 def _create_baselines(params, parameters_file: Path, market_folder: Path, out: FilesPublication) -> list[Path]:

@@ -7,6 +7,7 @@ from common.closed.limits import CLOSED
 from common.compute.backend import COMPUTE
 from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number,
                                       Optional, Parameters, Schema, methods, official_source, source_choice)
+from common.results.evaluate_parameters import BOOTSTRAP, SPLIT
 
 from . import SOURCES
 
@@ -33,6 +34,8 @@ SCHEMA = Schema({
         "compat": COMPAT,                                    # true: the organisers' repository evaluator
         "trials": Optional(Integer(5, minimum=1, maximum=1000)),   # null: 5 (Dynabench seeds), 10 in compat
         "workers": WORKERS,
+        "split": SPLIT,            # public/private parts of the hidden test items (seed: secret; null: none)
+        "bootstrap": BOOTSTRAP,    # rank statistics from a paired bootstrap (replicates 0: none)
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
     "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)

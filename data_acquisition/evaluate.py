@@ -23,7 +23,7 @@ import numpy as np
 from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError, display_path, raise_all
-from common.results import metrics
+from common.results import metrics, ranking
 from common.results.runrecord import run_record
 from common.tasks import evaluation
 from common.tasks.evaluation import evaluate_task
@@ -31,7 +31,7 @@ from common.tasks.evaluation import evaluate_task
 from . import config
 from .algorithm import read_terms
 from .data import market_files, read_matrix_csv
-from .model import accuracy, dataperf_score
+from .model import accuracy_of, dataperf_score, mean_over_trials, predictions
 from .submission import check_counts, find_submissions, parse_counts
 
 COMPAT_SEED = 1111
@@ -126,8 +126,9 @@ def load_rows(seller_folder: Path, terms: dict[int, Terms], plan: list[list], pu
     return seller_rows
 
 
-def _fit(shared: dict, job: tuple[int, list[tuple[int, np.ndarray]]]) -> tuple[float, str | None]:
-    """One unit of work: fit the frozen model on the rows one trial drew for one file, score it on the buyer."""
+def _fit(shared: dict, job: tuple[int, list[tuple[int, np.ndarray]]]) -> tuple[float, str | None, np.ndarray | None]:
+    """One unit of work: fit the frozen model on the rows one trial drew for one file, score it on the buyer.
+    Returns (accuracy, warning, the predicted labels of the buyer's rows as small integers or None)."""
     market, parts = job
     buyer_x, buyer_y = shared["buyers"][market]
     seller_rows = shared["rows"]
@@ -135,7 +136,18 @@ def _fit(shared: dict, job: tuple[int, list[tuple[int, np.ndarray]]]) -> tuple[f
     ys = [seller_rows[(market, s)][1][rows] for s, rows in parts]
     train_x = np.concatenate(xs) if xs else np.zeros((0, buyer_x.shape[1]))
     train_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
-    return accuracy(train_x, train_y, buyer_x, buyer_y, compat=shared["compat"])
+    predicted, warning = predictions(train_x, train_y, buyer_x, compat=shared["compat"])
+    return accuracy_of(buyer_y, predicted), warning, compact(predicted)
+
+
+def compact(labels: np.ndarray | None) -> np.ndarray | None:
+    """Whole-number labels in the smallest signed integer type that holds them (kept for the parts)."""
+    if labels is None or not len(labels):
+        return labels
+    low, high = int(labels.min()), int(labels.max())
+    dtype = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                 if np.iinfo(t).min <= low and high <= np.iinfo(t).max)
+    return labels.astype(dtype)
 
 
 def _job_key(market: int, parts: list[tuple[int, np.ndarray]]) -> tuple:
@@ -153,6 +165,9 @@ class Evaluation(evaluation.Evaluation):
     """Each market's terms and buyer data are read once; the sellers' rows as the draws need them."""
     group_by = "market"
     extras = (("dataperf_score", "DataPerf score"), ("spent_fraction", "spent / budget"), ("warnings", "warnings"))
+    resampled = ("each market's buyer rows; a method's accuracy recomputed on the resample from its predictions "
+                 "in every trial (MeanScorer of the per-row correctness averaged over the trials); the draws and "
+                 "the trained models stay as they are")
 
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
@@ -206,8 +221,11 @@ class Evaluation(evaluation.Evaluation):
                                 compute=backend.of(params))
         elapsed = time.perf_counter() - started
         print(f"evaluate: {len(jobs)} fits for {len(purchases)} files x {trials} trials in {elapsed:.1f} s")
-        rows = [result_row(p, terms[p.market], [outcomes[j] for j in jobs], compat)
-                for p, jobs in zip(purchases, assignment)]
+        refused = failed_fits(purchases, assignment, outcomes) if compat else []
+        out = {method for method, _ in refused}
+        kept = [(p, a) for p, a in zip(purchases, assignment) if p.method not in out]
+        submissions = [s for s in submissions if s.method not in out]
+        rows = [result_row(p, terms[p.market], [outcomes[j][:2] for j in jobs], compat) for p, jobs in kept]
         files = {}
         for market in sorted({r["market"] for r in rows}):
             part = [r for r in rows if r["market"] == market]
@@ -224,16 +242,52 @@ class Evaluation(evaluation.Evaluation):
             extras[method] = {"dataperf_score": float(np.mean([r["dataperf_score"] for r in part])),
                               "spent_fraction": float(np.mean([r["spent_fraction"] for r in part])),
                               "warnings": sum(len(r["warnings"]) for r in part)}
-        return evaluation.Scored(rows, groups, extras, files, run={"fits": len(jobs), "seconds": elapsed})
+        items = {str(market): self.market_items(market, [(p.method, [outcomes[j][2] for j in jobs])
+                                                         for p, jobs in kept if p.market == market])
+                 for market in needed}
+        return evaluation.Scored(rows, groups, extras, files, run={"fits": len(jobs), "seconds": elapsed},
+                                 refused=refused, items=items)
+
+    def market_items(self, market: int, predicted: list[tuple[str, list[np.ndarray | None]]]) -> evaluation.GroupItems:
+        """One market's buyer rows for the parts and the bootstrap: per method its predictions in every trial."""
+        buyer_y, compat = self.buyers[market][1], self.compat
+        by_method = dict(predicted)
+
+        def score(items: np.ndarray) -> dict[str, float]:
+            # result_row's score of the same trials with the buyer's data cut to these rows
+            return {m: mean_over_trials([accuracy_of(buyer_y[items], None if p is None else p[items])
+                                         for p in trials], compat)
+                    for m, trials in by_method.items()}
+
+        def scorer(items: np.ndarray, methods: list[str]) -> ranking.MeanScorer:
+            y = buyer_y[items]
+            return ranking.MeanScorer(np.stack([
+                np.mean([np.zeros(len(items)) if p is None else p[items] == y for p in by_method[m]], axis=0)
+                for m in methods]))
+
+        return evaluation.GroupItems(buyer_y, score, scorer)
+
+
+def failed_fits(purchases: list[Purchase], assignment: list[list[int]],
+                outcomes: list[tuple]) -> list[tuple[str, ValidationError]]:
+    """compat: a trial with nothing bought or a single class drawn is where the original's LogisticRegression
+    fit fails (the default mode scores it: 0, or the constant prediction), so the method is refused."""
+    refused = []
+    for purchase, jobs in zip(purchases, assignment):
+        failed = next(((t, outcomes[j][1]) for t, j in enumerate(jobs) if outcomes[j][1]), None)
+        if failed is not None:
+            trial, warning = failed
+            refused.append((purchase.method, ValidationError(
+                purchase.path, f"trial {trial + 1}", f"{warning.split(':')[0]}: the original evaluator fails here "
+                                                     "(LogisticRegression needs rows of two classes)")))
+    return refused
 
 
 def result_row(purchase: Purchase, terms: Terms, outcomes: list[tuple[float, str | None]],
                compat: bool = False) -> dict:
     values = [a for a, _ in outcomes]
     warnings = sorted({w for _, w in outcomes if w})
-    # compat averages the trials the way the original does (sum of a / trials), so the score is identical to
-    # the last bit; numpy's mean can differ from it there.
-    mean = float(sum(a / len(values) for a in values)) if compat else float(np.mean(values))
+    mean = mean_over_trials(values, compat)
     budget, cost = float(terms.budget), float(purchase.cost)
     spend = [float(p * n / size) if n else 0.0 for p, n, size in zip(terms.max_prices, purchase.counts, terms.sizes)]
     row = {"method": purchase.method, "market": purchase.market, **metrics.summarize(values, (0, 1)),

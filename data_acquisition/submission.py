@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common.core.errors import Problems, ValidationError, raise_all
+from common.core.first_use import no_submissions
 from common.core.io import write_text
 from common.tasks.plugins import method_folders, settle
 from common.untrusted.files import excerpt, read_supplied
@@ -77,7 +78,7 @@ def find_submissions(folder: Path, markets: list[int], compat: bool, problems: l
     if not found and errors:
         return found
     if not found:
-        raise ValidationError(folder, None, "no submissions found (expected <method>/<market>.txt)")
+        raise no_submissions(folder, "<method>/<market>.txt")
     return found
 
 

@@ -285,7 +285,8 @@ def share_out_of_sample(pools: dict[str, Pool], folds: int, seed: int, workers,
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     return baselines_task("speech_selection", parameters_file, submission_folder,
-                          lambda params, out: _create_baselines(params, parameters_file, data_folder, out))
+                          lambda params, out: _create_baselines(params, parameters_file, data_folder, out),
+                          data=(data_folder,))
 
 
 def _create_baselines(params, parameters_file: Path, data_folder: Path, out: FilesPublication) -> list[Path]:

@@ -7,6 +7,7 @@ from common.closed.limits import CLOSED
 from common.compute.backend import COMPUTE
 from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Choice, Integer, ListOf, Number,
                                       Parameters, Schema, methods, official_source, source_choice)
+from common.results.evaluate_parameters import BOOTSTRAP, SPLIT
 
 from . import SOURCES
 
@@ -36,6 +37,8 @@ SCHEMA = Schema({
         "compat": COMPAT,                                           # true: the original eval.py
         "seeds": ListOf(Integer(0, minimum=0, maximum=2**32 - 1), list(SEEDS), max_items=1000),
         "workers": WORKERS,
+        "split": SPLIT,            # public/private parts of the hidden test items (seed: secret; null: none)
+        "bootstrap": BOOTSTRAP,    # rank statistics from a paired bootstrap (replicates 0: none)
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
     "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)

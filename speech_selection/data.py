@@ -239,7 +239,10 @@ def _gather(parts: list[tuple[WordTable, list[int]]]) -> np.ndarray:
     at = 0
     for table, rows in parts:
         if rows:
-            np.take(table.x, rows, axis=0, out=out[at:at + len(rows)])
+            if table.x.dtype == out.dtype:
+                np.take(table.x, rows, axis=0, out=out[at:at + len(rows)])
+            else:   # np.take refuses an `out` of another dtype, even a wider one
+                out[at:at + len(rows)] = table.x[rows]
             at += len(rows)
     return out
 

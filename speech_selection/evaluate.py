@@ -20,7 +20,7 @@ import numpy as np
 from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError
-from common.results import metrics
+from common.results import metrics, ranking
 from common.results.runrecord import run_record
 from common.tasks import evaluation
 from common.tasks.evaluation import evaluate_task
@@ -73,9 +73,11 @@ def _predict(shared: dict, job: tuple[str, int, int]) -> list[np.ndarray]:
 
 
 def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict, seeds: list[int],
-                workers, compute: backend.Compute | None = None) -> list[list[tuple[float, list[float]]]]:
+                workers, compute: backend.Compute | None = None
+                ) -> tuple[list[list[tuple[float, list[float]]]], list[np.ndarray]]:
     """Per file (train_x, train_y, lang) and seed: (macro F1, per-class F1) of the frozen model on the
-    file's language's evaluation set (evalsets: lang -> (eval_x, eval_y))."""
+    file's language's evaluation set (evalsets: lang -> (eval_x, eval_y)); and per file its predictions,
+    (seeds, clips) in the smallest integer type that holds the class ids (kept for the parts)."""
     shared = {"files": files, "eval": evalsets, "seeds": list(seeds)}
     shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared,
                                      compute=compute)
@@ -83,17 +85,29 @@ def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict,
     blocks = [(lang, start, min(start + BLOCK_ROWS, len(evalsets[lang][1])))
               for lang in langs for start in range(0, len(evalsets[lang][1]), BLOCK_ROWS)]
     parts = parallel_map(_predict, blocks, workers, progress="predicting", shared=shared, compute=compute)
-    scores = []
+    scores, predictions = {}, {}
     for lang in langs:
         eval_y = evalsets[lang][1]
-        n_classes = int(eval_y.max()) + 1
         mine = [i for i, (_, _, file_lang) in enumerate(files) if file_lang == lang]
         per_block = [part for (block_lang, _, _), part in zip(blocks, parts) if block_lang == lang]
         for k, index in enumerate(mine):
             predicted = np.concatenate([part[k] for part in per_block], axis=1) if per_block \
                 else np.zeros((len(seeds), 0), np.int64)
-            scores.append((index, [f1_scores(eval_y, p, n_classes) for p in predicted]))
-    return [s for _, s in sorted(scores, key=lambda pair: pair[0])]
+            scores[index] = seed_scores(eval_y, predicted)
+            predictions[index] = compact(predicted)
+    return [scores[i] for i in range(len(files))], [predictions[i] for i in range(len(files))]
+
+
+def seed_scores(eval_y: np.ndarray, predicted: np.ndarray) -> list[tuple[float, list[float]]]:
+    """Per seed (a row of predicted): (macro F1, per-class F1) on the evaluation clips eval_y."""
+    n_classes = int(eval_y.max()) + 1
+    return [f1_scores(eval_y, p, n_classes) for p in predicted]
+
+
+def compact(labels: np.ndarray) -> np.ndarray:
+    """Class ids (>= 0) in the smallest integer type that holds them."""
+    high = int(labels.max(initial=0))
+    return labels.astype(next(t for t in (np.int8, np.int16, np.int32, np.int64) if high <= np.iinfo(t).max))
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
@@ -104,6 +118,9 @@ def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, 
 class Evaluation(evaluation.Evaluation):
     """Each language's evaluation set is loaded once, for every file and every submission folder scored."""
     group_by = "lang_budget"
+    resampled = ("each language's evaluation clips, one resample shared by its budgets; a method's macro F1 "
+                 "recomputed on the resample from its predictions for every seed, then averaged over the seeds "
+                 "(F1Scorer); the fitted ensembles stay as they are")
 
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
@@ -135,8 +152,8 @@ class Evaluation(evaluation.Evaluation):
             mapping = class_ids(selection["targets"] if compat else lang.keywords)
             files.append((*load_design_matrix(selection, lang.train_store, sub.path, mapping), sub.lang))
         started = time.perf_counter()
-        outcomes = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()}, seeds,
-                               self.params.get("evaluate.workers"), backend.of(self.params))
+        outcomes, predictions = score_files(files, {name: (lang.eval_x, lang.eval_y) for name, lang in langs.items()},
+                                            seeds, self.params.get("evaluate.workers"), backend.of(self.params))
         elapsed = time.perf_counter() - started
         print(f"evaluate: {len(files)} files x {len(seeds)} seeds scored in {elapsed:.1f} s")
 
@@ -164,5 +181,24 @@ class Evaluation(evaluation.Evaluation):
                 "run": run_record("evaluate", self.params, inputs, relative_to=self.root)}
         groups = {method: {f"{r['lang']}_{r['budget']}": r["macro_f1"] for r in rows if r["method"] == method}
                   for method in sorted({r["method"] for r in rows})}
+        items = {}
+        for (lang, budget) in sorted({(s.lang, s.budget) for s in submissions}):
+            predicted = {s.method: p for s, p in zip(submissions, predictions) if (s.lang, s.budget) == (lang, budget)}
+            items[f"{lang}_{budget}"] = self.group_items(lang, predicted)
         return evaluation.Scored(rows, groups, files=details, run={"fits": len(files) * len(seeds),
-                                                                   "fit_seconds": elapsed})
+                                                                   "fit_seconds": elapsed}, items=items)
+
+    def group_items(self, lang: str, predicted: dict[str, np.ndarray]) -> evaluation.GroupItems:
+        """One language-budget's evaluation clips for the parts and the bootstrap: each method's predictions per
+        seed.  Both budgets of a language share its clips: one split, one resample (key = the language)."""
+        eval_y = self.languages[lang].eval_y
+
+        def score(items: np.ndarray) -> dict[str, float]:
+            # score()'s macro_f1 (the mean over the seeds) with the evaluation set cut to these clips
+            return {m: float(np.mean([macro for macro, _ in seed_scores(eval_y[items], p[:, items])]))
+                    for m, p in predicted.items()}
+
+        def scorer(items: np.ndarray, methods: list[str]) -> ranking.F1Scorer:
+            return ranking.F1Scorer(eval_y[items], np.stack([predicted[m][:, items] for m in methods]))
+
+        return evaluation.GroupItems(eval_y, score, scorer, key=lang)

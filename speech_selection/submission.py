@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.core.errors import MAX_LISTED, ValidationError, raise_all
+from common.core.first_use import no_submissions
 from common.core.io import write_text
 from common.tasks.plugins import method_folders, settle
 from common.untrusted.files import excerpt, read_supplied
@@ -83,7 +84,7 @@ def find_submissions(folder: Path, languages: list[str], budgets: list[int], com
     if not found and errors:
         return found
     if not found:
-        raise ValidationError(folder, None, "no submissions found (expected <method>/<language>_<budget>_train.json)")
+        raise no_submissions(folder, "<method>/<language>_<budget>_train.json")
     return found
 
 

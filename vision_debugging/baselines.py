@@ -253,7 +253,8 @@ def _run_method(tasks: dict[str, TaskData], job: tuple) -> tuple[np.ndarray, flo
 
 def create_baselines(parameters_file: Path, embedding_folder: Path, submission_folder: Path) -> list[Path]:
     return baselines_task("vision_debugging", parameters_file, submission_folder,
-                          lambda params, out: _create_baselines(params, parameters_file, embedding_folder, out))
+                          lambda params, out: _create_baselines(params, parameters_file, embedding_folder, out),
+                          data=(embedding_folder,))
 
 
 def _create_baselines(params, parameters_file: Path, embedding_folder: Path, out: FilesPublication) -> list[Path]:

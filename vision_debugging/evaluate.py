@@ -12,7 +12,13 @@ only on the training labels, so here every distinct label state is trained once:
 All of the CPU route is exact: the accuracies, and so the scores, are those of the full replay.
 
 `score_only: true` trains, per submission, the states in fix order only until the first step that
-reaches the target: the score is the same, the curve in the results stops at that step.
+reaches the target: the score is the same, the curve in the results stops at that step.  With a
+public/private split (evaluate.split) it goes on until the target is reached on the whole test set and
+on each part, so that every part's score is read off trained steps.
+
+Every trained state keeps its per-item correctness on the test set: a part's accuracy is the same
+rounded mean over the part's items (model.rounded_share), so a part's score is the one evaluate gives
+with that part as the test set, and the bootstrap recomputes the curves on resampled test items.
 
 Score (lower is better): with acc_k the rounded test accuracy after fixing the first k
 ranked rows, fraction_fixes = (min{k : acc_k >= ratio * reference} - 1) / N, where the
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +38,7 @@ from common.compute import backend
 from common.compute.parallel import parallel_map, resolve_workers
 from common.core.errors import DataPerfError, ValidationError
 from common.core.progress import Progress
+from common.results import ranking
 from common.results.leaderboard import Score
 from common.results.runrecord import run_record
 from common.tasks import evaluation
@@ -39,7 +46,7 @@ from common.tasks.evaluation import evaluate_task
 
 from . import config
 from .data import TaskData, load_task, task_files
-from .model import BatchedTrainer, ExactTrainer
+from .model import BatchedTrainer, ExactTrainer, rounded_share
 from .submission import SubmissionFile, find_submissions, parse_submission, read_time
 
 State = frozenset  # rows whose label differs from the noisy one
@@ -94,16 +101,18 @@ def fraction_of_fixes(accuracies: list[float], reference: float, ratio: float,
 
 # ------------------------------------------------------------------ training label states
 
-def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State]) -> float:
-    """One unit of work of the exact route: the test accuracy after training on one label state."""
+def _train_and_score(tasks: dict[str, TaskData], job: tuple[str, State]) -> np.ndarray:
+    """One unit of work of the exact route: per test item, whether the model trained on one label state predicts
+    it right (its accuracy is model.rounded_share of that)."""
     data_id, state = job
     task = tasks[data_id]
     trainer = ExactTrainer(task.train.x, task.test.x, task.test.y)
-    return trainer.accuracy(labels_for(state, task.train.y, task.clean_y))
+    return trainer.correctness(labels_for(state, task.train.y, task.clean_y))
 
 
 class StateAccuracies:
-    """The accuracy of every label state asked for, each trained once, on the exact or the batched route."""
+    """The accuracy of every label state asked for, each trained once, on the exact or the batched route; and the
+    per-item correctness behind it, for the accuracy on any part of the test items."""
 
     def __init__(self, tasks: dict[str, TaskData], device: str, workers, batched: bool | None = None,
                  compute: backend.Compute | None = None):
@@ -113,6 +122,7 @@ class StateAccuracies:
         self.workers = workers
         self.compute = compute
         self.known: dict[tuple[str, State], float] = {}
+        self.correct: dict[tuple[str, State], np.ndarray] = {}
         self.seconds = 0.0
         self._batched_trainers: dict[str, BatchedTrainer] = {}
 
@@ -121,6 +131,14 @@ class StateAccuracies:
 
     def __contains__(self, key: tuple[str, State]) -> bool:
         return key in self.known
+
+    def on(self, key: tuple[str, State], items: np.ndarray) -> float:
+        """The state's rounded accuracy on these test items (what it scores with them as the test set)."""
+        return rounded_share(self.correct[key][items])
+
+    def _keep(self, key: tuple[str, State], correct: np.ndarray) -> None:
+        self.correct[key] = correct
+        self.known[key] = rounded_share(correct)
 
     def round_size(self) -> int:
         """States worth training in one go: a device batch, or a few per worker process."""
@@ -146,15 +164,15 @@ class StateAccuracies:
                 for start in range(0, len(states), size):
                     chunk = states[start:start + size]
                     labels = np.stack([labels_for(s, task.train.y, task.clean_y) for s in chunk])
-                    for state, accuracy in zip(chunk, trainer.accuracies(labels)):
-                        self.known[(data_id, state)] = accuracy
+                    for state, correct in zip(chunk, trainer.correctness(labels)):
+                        self._keep((data_id, state), correct)
                     if progress is not None:
                         progress.update(len(chunk))
         else:
-            for key, accuracy in zip(jobs, parallel_map(_train_and_score, jobs, self.workers, progress=progress,
-                                                        shared=self.tasks, compute=self.compute,
-                                                        keep_shared=True)):
-                self.known[key] = accuracy
+            for key, correct in zip(jobs, parallel_map(_train_and_score, jobs, self.workers, progress=progress,
+                                                       shared=self.tasks, compute=self.compute,
+                                                       keep_shared=True)):
+                self._keep(key, correct)
         self.seconds += time.perf_counter() - started
 
 
@@ -166,20 +184,31 @@ class Curve:
     steps: list[tuple[int, State]]
     reference: State
     seconds: float | None
-    known: int = 0              # leading steps whose accuracy is known and below the target (or all)
+    known: int = 0              # leading steps whose accuracy is known and below a target not yet reached (or all)
     hit: int | None = None      # index of the first step that reaches the target
     done: bool = False
+    parts: list = field(default_factory=list)        # test item indices of each part (public, private), if split
+    part_hits: list = field(default_factory=list)    # per part: the first step reaching its target on the part
 
     def advance(self, accuracies: StateAccuracies, ratio: float) -> bool:
-        """Walk the known steps; done once the target is reached or the steps run out."""
-        target = ratio * accuracies[(self.data_id, self.reference)]
+        """Walk the known steps; done once the target is reached (on the whole test set and on every part) or
+        the steps run out."""
+        reference = (self.data_id, self.reference)
+        target = ratio * accuracies[reference]
+        part_targets = [ratio * accuracies.on(reference, items) for items in self.parts]
+        if len(self.part_hits) != len(self.parts):
+            self.part_hits = [None] * len(self.parts)
         while not self.done and self.known < len(self.steps):
             key = (self.data_id, self.steps[self.known][1])
             if key not in accuracies:
                 return False
             self.known += 1
-            if accuracies[key] >= target:
+            if self.hit is None and accuracies[key] >= target:
                 self.hit = self.known - 1
+            for p, items in enumerate(self.parts):
+                if self.part_hits[p] is None and accuracies.on(key, items) >= part_targets[p]:
+                    self.part_hits[p] = self.known - 1
+            if self.hit is not None and None not in self.part_hits:
                 self.done = True
         self.done = True
         return True
@@ -249,6 +278,10 @@ def evaluate(parameters_file: Path, embedding_folder: Path, groundtruth_folder: 
 class Evaluation(evaluation.Evaluation):
     """Each task's data is loaded once; every label state is trained once per folder scored."""
     group_by = "task"
+    resampled = ("each task's test images; a method's fraction of fixes recomputed on the resample: the accuracy "
+                 "of every trained label state (rounded to 2 decimals) and of the clean reference on the resampled "
+                 "images, then the first step reaching the target ratio (CurveTargetScorer); no model is trained "
+                 "again")
 
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
@@ -302,6 +335,10 @@ class Evaluation(evaluation.Evaluation):
         # Trained first: per task the unfixed and the fully fixed state, then every curve's reference.
         first = [(d, s) for d in scored_ids for s in (frozenset(), all_fixed(self.tasks[d]))]
         first += [(c.data_id, c.reference) for c in curves]
+        # with a split, a curve is followed until its target is reached on each part too (score_only)
+        split = {d: self.parts(self.tasks[d].test.y, d) for d in scored_ids}
+        for curve in curves:
+            curve.parts = list(split[curve.data_id].values())
         accuracies = StateAccuracies(self.tasks, device, params.get("evaluate.workers"), compute=backend.of(params))
         (replay_to_target if score_only else replay_full)(curves, accuracies, first, ratio)
         trainings, route = len(accuracies.known), "batched" if accuracies.batched else "exact"
@@ -317,9 +354,52 @@ class Evaluation(evaluation.Evaluation):
             rows += task_rows
         methods = sorted({r["method"] for r in rows})
         groups = {m: {r["data_id"]: r["fraction_fixes"] for r in rows if r["method"] == m} for m in methods}
+        items = {d: self.task_items(d, [c for c in curves if c.data_id == d], accuracies) for d in scored_ids}
+        notes = {"curves": "to_target" if score_only else "full"}
+        if score_only:
+            notes["curves_resampled"] = (
+                "score_only: the trained steps only, up to where the target was reached on the whole test set and "
+                "on each part; a resample whose target lies past them scores the fraction of the first step not "
+                "trained, a lower bound (its share per method: censored)")
         return evaluation.Scored(rows, groups, files=files, run={
             "inputs": [s.path for s in submissions], "device": device, "route": route, "trainings": trainings,
-            "training_seconds": accuracies.seconds, "curves": "to_target" if score_only else "full"})
+            "training_seconds": accuracies.seconds, "curves": "to_target" if score_only else "full"},
+            items=items, ranking_notes=notes)
+
+    def task_items(self, data_id: str, curves: list[Curve], accuracies: StateAccuracies) -> evaluation.GroupItems:
+        """One task's test images for the parts and the bootstrap: the per-item correctness of every trained label
+        state of every curve (a curve cut short in score_only is used as far as it was trained)."""
+        ratio, by_method = self.ratio, {c.method: c for c in curves}
+
+        def score(items: np.ndarray) -> dict[str, float]:
+            # task_results' fraction of fixes, with the accuracies of the same states on these test images
+            out = {}
+            for method, curve in by_method.items():
+                on: dict[State, float] = {}           # many steps share a state
+                for _, state in curve.steps[:curve.known]:
+                    if state not in on:
+                        on[state] = accuracies.on((data_id, state), items)
+                values = [on[state] for _, state in curve.steps[:curve.known]]
+                reference = accuracies.on((data_id, curve.reference), items)
+                fraction, _ = fraction_of_fixes(values, reference, ratio, len(curve.steps))
+                if curve.known < len(curve.steps) and max(values, default=-1.0) < ratio * reference:
+                    raise ValueError(f"{method} on {data_id}: the curve stops before its target on these items")
+                out[method] = fraction
+            return out
+
+        def scorer(items: np.ndarray, methods: list[str]) -> ranking.CurveTargetScorer:
+            chosen = [by_method[m] for m in methods]
+            states = list(dict.fromkeys(s for c in chosen for s in [c.reference] + [s for _, s in c.steps[:c.known]]))
+            index = {s: i for i, s in enumerate(states)}
+            correct = np.stack([accuracies.correct[(data_id, s)][items] for s in states])
+            return ranking.CurveTargetScorer(
+                [correct[[index[s] for _, s in c.steps[:c.known]]] for c in chosen],
+                [np.arange(c.known) / len(c.steps) for c in chosen],
+                correct[[index[c.reference] for c in chosen]], ratio=ratio, decimals=2,
+                unreached=[c.known / len(c.steps) for c in chosen])
+
+        cut = {c.method: c.known / len(c.steps) for c in curves if c.known < len(c.steps)}
+        return evaluation.GroupItems(self.tasks[data_id].test.y, score, scorer, censored_at=cut or None)
 
     def task_results(self, data_id: str, curves: list[Curve], accuracies: StateAccuracies, inputs: list[Path],
                      **record) -> tuple[list[dict], dict]:

@@ -39,7 +39,13 @@ class LinearModel(nn.Module):
 
 def rounded_accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
     """Mean agreement rounded like the original (numpy's round, two decimals)."""
-    return float(np.round(np.mean(predictions == np.asarray(labels).ravel()), 2))
+    return rounded_share(predictions == np.asarray(labels).ravel())
+
+
+def rounded_share(correct: np.ndarray) -> float:
+    """The accuracy of per-item correctness, rounded like the original: on any subset of the test items it is the
+    accuracy the same model scores with those items as the test set."""
+    return float(np.round(np.mean(correct), 2))
 
 
 def binarise(probabilities: np.ndarray, threshold: float) -> np.ndarray:
@@ -118,12 +124,18 @@ def initial_parameters(in_features: int) -> list[torch.Tensor]:
 def score_probabilities(train_probabilities: np.ndarray, train_labels: np.ndarray,
                         test_probabilities: np.ndarray, test_labels: np.ndarray) -> float:
     """FrozenClassifier's threshold search on the training labels, then its rounded test accuracy."""
+    return rounded_share(item_correctness(train_probabilities, train_labels, test_probabilities, test_labels))
+
+
+def item_correctness(train_probabilities: np.ndarray, train_labels: np.ndarray,
+                     test_probabilities: np.ndarray, test_labels: np.ndarray) -> np.ndarray:
+    """Per test item, whether FrozenClassifier's prediction (threshold searched on the training labels) is right."""
     best_accuracy, best_threshold = 0.0, 0.0
     for threshold in THRESHOLDS:
         accuracy = rounded_accuracy(binarise(train_probabilities, threshold), train_labels)
         if accuracy > best_accuracy:
             best_accuracy, best_threshold = accuracy, threshold
-    return rounded_accuracy(binarise(test_probabilities, best_threshold), test_labels)
+    return binarise(test_probabilities, best_threshold) == np.asarray(test_labels).ravel()
 
 
 class ExactTrainer:
@@ -190,12 +202,20 @@ class ExactTrainer:
 
     def score(self, params: list[torch.Tensor], labels: np.ndarray) -> float:
         """Rounded test accuracy of trained weights, with the threshold searched on the training labels."""
-        return score_probabilities(self.probabilities(params, self.x), labels,
-                                   self.probabilities(params, self.test_x), self.test_y)
+        return rounded_share(self.correct(params, labels))
+
+    def correct(self, params: list[torch.Tensor], labels: np.ndarray) -> np.ndarray:
+        """Per test item, whether the trained weights predict it right (threshold from the training labels)."""
+        return item_correctness(self.probabilities(params, self.x), labels,
+                                self.probabilities(params, self.test_x), self.test_y)
 
     def accuracy(self, labels: np.ndarray) -> float:
         """Rounded test accuracy of the model trained on these training labels."""
-        return self.score(self.fit(labels), labels)
+        return rounded_share(self.correctness(labels))
+
+    def correctness(self, labels: np.ndarray) -> np.ndarray:
+        """Per test item, whether the model trained on these training labels predicts it right."""
+        return self.correct(self.fit(labels), labels)
 
 
 class BatchedTrainer:
@@ -265,8 +285,12 @@ class BatchedTrainer:
 
     def accuracies(self, labels: np.ndarray) -> list[float]:
         """Rounded test accuracy for each label row of `labels` (K, n), thresholds searched as the original."""
+        return [rounded_share(c) for c in self.correctness(labels)]
+
+    def correctness(self, labels: np.ndarray) -> list[np.ndarray]:
+        """Per label row of `labels` (K, n), whether each test item is predicted right."""
         labels = np.asarray(labels)
         with torch.no_grad():
             params = self.fit(labels)
             train_p, test_p = self.probabilities(params, self.x), self.probabilities(params, self.test_x)
-        return [score_probabilities(train_p[i], labels[i], test_p[i], self.test_y) for i in range(len(labels))]
+        return [item_correctness(train_p[i], labels[i], test_p[i], self.test_y) for i in range(len(labels))]

@@ -7,7 +7,10 @@ holding the seconds the method took.
 Default rules (strict): the file is a permutation of 0..N-1 (N = training rows).  The
 original evaluator accepted anything int() could parse and scored a one-line file 0.0;
 `compat: true` reproduces its acceptance: lines parsed with int(), only the first N used,
-duplicates and short lists allowed, files with unknown task ids ignored.
+duplicates and short lists allowed, files with unknown task ids ignored, and the method named as the
+original names it: every `.txt` and every `<task id>_` removed from the file name (`a_m.txt.v2.txt` is
+`m.v2`).  What made the original fail is refused: an empty file (pyarrow's take of no rows), two files
+naming one method of a task (the original mixes their curves into one score).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from common.core.errors import Problems, ValidationError
+from common.core.first_use import no_submissions
 from common.core.io import write_text
 from common.tasks.plugins import check_method_name, settle
 from common.untrusted.files import excerpt, folder_entries, read_supplied
@@ -79,7 +83,7 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool, problems: 
                                                           f"not a task of this run: file names must be <task id>_"
                                                           f"<method>.txt with a task id in data.tasks {data_ids}")))
             continue
-        method = path.name[:-len(".txt")].replace(f"{prefix}_", "") if compat else path.name[len(prefix) + 1:-len(".txt")]
+        method = compat_method(path.name, prefix) if compat else path.name[len(prefix) + 1:-len(".txt")]
         if not compat:
             try:
                 check_method_name(method, path)
@@ -88,7 +92,16 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool, problems: 
                 continue
         time_path = folder / time_name(prefix, method)
         found.append(SubmissionFile(prefix, method, path, time_path if time_path.name in times else None))
-    if not compat:
+    if compat:
+        first: dict[tuple[str, str], Path] = {}
+        for sub in found:
+            other = first.setdefault((sub.data_id, sub.method), sub.path)
+            if other != sub.path:
+                errors.append((sub.method, ValidationError(sub.path, f"method {excerpt(sub.method)}",
+                                                           f"{other.name} names the same method of task "
+                                                           f"{sub.data_id} (the original mixes both curves into "
+                                                           "one score): rename one")))
+    else:
         methods = sorted({s.method for s in found})
         have = {(s.data_id, s.method) for s in found}
         for method in methods:
@@ -101,8 +114,13 @@ def find_submissions(folder: Path, data_ids: list[str], compat: bool, problems: 
     if not found and errors:
         return found
     if not found:
-        raise ValidationError(folder, None, f"no submission files found (expected <task id>_<method>.txt for {data_ids})")
+        raise no_submissions(folder, f"<task id>_<method>.txt for {data_ids}")
     return found
+
+
+def compat_method(name: str, data_id: str) -> str:
+    """The method the original names a file after: name.replace(".txt", "").replace(f"{data_id}_", "")."""
+    return name.replace(".txt", "").replace(f"{data_id}_", "")
 
 
 def parse_submission(path: Path, n_train: int, compat: bool, root: Path | None = None) -> np.ndarray:
@@ -151,6 +169,9 @@ def _parse_compat(path: Path, lines: list[str], n_train: int) -> np.ndarray:
             raise ValidationError(path, f"line {number}",
                                   f"int() cannot parse {excerpt(line.strip())} "
                                   "(the original evaluator fails here too)") from None
+    if not values:
+        raise ValidationError(path, None, "empty file (the original evaluator fails here too: pyarrow's take of "
+                              "no rows)")
     used = values[:n_train]
     for where, value in enumerate(used):
         if not 0 <= value < n_train:

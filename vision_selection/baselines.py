@@ -271,7 +271,8 @@ def check_selection(selection, pool: Pool, concepts: list[Concept], budget: int,
 
 def create_baselines(parameters_file: Path, data_folder: Path, submission_folder: Path) -> list[Path]:
     return baselines_task("vision_selection", parameters_file, submission_folder,
-                          lambda params, out: _create_baselines(params, data_folder, out))
+                          lambda params, out: _create_baselines(params, data_folder, out),
+                          data=(data_folder,))
 
 
 def _create_baselines(params, data_folder: Path, out: FilesPublication) -> list[Path]:

@@ -8,6 +8,7 @@ from common.closed.limits import CLOSED
 from common.compute.backend import COMPUTE
 from common.parameters.schema import (COMPAT, DATA_SEED, SEED, WORKERS, Integer, ListOf, Name, Number,
                                       Parameters, Schema, methods, official_source, source_choice)
+from common.results.evaluate_parameters import BOOTSTRAP, SPLIT
 
 from . import SOURCES
 
@@ -43,6 +44,8 @@ SCHEMA = Schema({
     "evaluate": {
         "compat": COMPAT,                                           # true: the original main.py
         "workers": WORKERS,                                         # processes for the fits (one per file)
+        "split": SPLIT,            # public/private parts of the hidden test items (seed: secret; null: none)
+        "bootstrap": BOOTSTRAP,    # rank statistics from a paired bootstrap (replicates 0: none)
     },
     "closed": CLOSED,     # sandbox limits of closed-division rounds (common/closed/limits.py)
     "compute": COMPUTE,   # where the parallel jobs of evaluate and create_baselines run (common/compute/backend.py)

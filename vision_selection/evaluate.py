@@ -14,24 +14,42 @@ import numpy as np
 
 from common.compute import backend
 from common.compute.parallel import parallel_map
+from common.core.errors import ValidationError
+from common.results import ranking
 from common.results.runrecord import run_record
 from common.tasks import evaluation
 from common.tasks.evaluation import evaluate_task
+from common.untrusted.files import excerpt
 
 from .data import layout, read_pool_ids, read_pool_rows, read_test_set
-from .model import fit_predict, scores
+from .model import fit_predict, positive_f1, scores
 from .submission import PoolIndex, find_submissions, read_entries, validate
 
 METRICS = ("f1", "accuracy", "precision", "recall")
 
 
-def _fit(shared: dict, job: tuple[np.ndarray, list, str, bool]) -> dict:
-    """One unit of work: fit the frozen model on one file's training set, score it on its concept's test set."""
+def _fit(shared: dict, job: tuple[np.ndarray, list, str, bool]) -> tuple[dict, np.ndarray]:
+    """One unit of work: fit the frozen model on one file's training set, score it on its concept's test set.
+    Returns the scores and the predictions (0/1 as int8; compat: the '0'/'1' strings), kept for the parts."""
     rows, labels, concept, compat = job
     test, train_x = shared["tests"][concept], shared["x"][rows]
-    if compat:   # the original's string labels and pos_label='1'
-        return scores(test.y.astype(str), fit_predict(train_x, np.array(labels), test.x), positive="1")
-    return scores(test.y, fit_predict(train_x, np.array(labels, dtype=np.int64), test.x))
+    # compat: the original's string labels and pos_label='1'
+    predicted = fit_predict(train_x, np.array(labels) if compat else np.array(labels, dtype=np.int64), test.x)
+    truth, positive = test_labels(test.y, compat)
+    try:
+        result = scores(truth, predicted, positive=positive)
+    except ValueError:   # compat, as the original's recall_score: a third label predicted makes it multiclass
+        if not compat:
+            raise
+        other = sorted(set(predicted.tolist()) - {"0", "1"})
+        result = {"refused": f"the frozen model predicts label(s) {excerpt(other, 60)} besides '0' and '1': "
+                             "the original's scores with pos_label='1' fail there (give labels 0 and 1)"}
+    return result, predicted if compat else predicted.astype(np.int8)
+
+
+def test_labels(y: np.ndarray, compat: bool) -> tuple[np.ndarray, object]:
+    """The test labels as the score compares them, and the positive label."""
+    return (y.astype(str), "1") if compat else (y, 1)
 
 
 def evaluate(parameters_file: Path, data_folder: Path, submission_folder: Path, results_folder: Path) -> dict:
@@ -44,6 +62,8 @@ class Evaluation(evaluation.Evaluation):
     group_by = "concept"
     extras = (("mean_accuracy", "mean accuracy"), ("mean_precision", "mean precision"),
               ("mean_recall", "mean recall"))
+    resampled = ("each concept's test images; a method's F1 of the positive class recomputed on the resample from "
+                 "its predictions (F1Scorer, binary); the fitted models stay as they are")
 
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
@@ -84,8 +104,14 @@ class Evaluation(evaluation.Evaluation):
         started = time.perf_counter()
         results = parallel_map(_fit, jobs, self.params.get("evaluate.workers"), progress="fitting",
                                shared={"x": x, "tests": tests}, compute=backend.of(self.params))
+        refused = [(sub.method, ValidationError(sub.path, None, result["refused"]))
+                   for sub, (result, _) in zip(submissions, results) if "refused" in result]   # compat, after the fit
+        out = {method for method, _ in refused}
+        kept = [(sub, sel, result, predicted) for sub, sel, (result, predicted) in zip(submissions, selections, results)
+                if sub.method not in out]
+        submissions = [sub for sub, _, _, _ in kept]
         rows = []
-        for sub, sel, result in zip(submissions, selections, results):
+        for sub, sel, result, _ in kept:
             positives = sum(1 for label in sel.labels if str(label) == "1")
             rows.append({"method": sub.method, "concept": sub.concept, **result, "rows": len(sel.ids),
                          "positives": positives, "file": sub.path.name})
@@ -107,4 +133,23 @@ class Evaluation(evaluation.Evaluation):
         groups = {m: {r["concept"]: r["f1"] for r in rows if r["method"] == m} for m in methods}
         extras = {m: {f"mean_{k}": float(np.mean([r[k] for r in rows if r["method"] == m])) for k in METRICS[1:]}
                   for m in methods}
-        return evaluation.Scored(rows, groups, extras, files, run={"mode": self.mode, "pool_rows": self.pool.size})
+        items = {concept: self.concept_items(concept, {sub.method: predicted for sub, _, _, predicted in kept
+                                                       if sub.concept == concept})
+                 for concept in tests}
+        return evaluation.Scored(rows, groups, extras, files, run={"mode": self.mode, "pool_rows": self.pool.size},
+                                 refused=refused, items=items)
+
+    def concept_items(self, concept: str, predicted: dict[str, np.ndarray]) -> evaluation.GroupItems:
+        """One concept's test images for the parts and the bootstrap: each method's predictions."""
+        labels = self.tests[concept].y
+        truth, positive = test_labels(labels, self.compat)
+
+        def score(items: np.ndarray) -> dict[str, float]:
+            # _fit's score of the same predictions with the test set cut to these images
+            return {m: positive_f1(truth[items], p[items], positive) for m, p in predicted.items()}
+
+        def scorer(items: np.ndarray, methods: list[str]) -> ranking.F1Scorer:
+            return ranking.F1Scorer(truth[items], np.stack([predicted[m][items] for m in methods]),
+                                    average="binary", pos_label=positive)
+
+        return evaluation.GroupItems(labels, score, scorer)

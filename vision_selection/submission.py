@@ -8,9 +8,11 @@ submissions/ are the method "submission".
 Default rules (strict), each reported with file, row or key, and rule: at most `budget` rows; every
 ImageID in the candidate pool, each once; labels 0 or 1; both labels present; every method has a
 file for every concept (CSV or JSON, not both).  `compat: true` reads like the original main.py:
-the CSV labels stay text, ImageIDs outside the pool are dropped silently (inner join), repeated rows
-count again, and there is no budget; what made the original crash (a label other than '0'/'1', a
-single class, a missing file) is still an error, with a clear message.
+the CSV header and labels stay text as Spark reads them (any label is a class: `1.0` and ` 1` are
+classes of their own), ImageIDs outside the pool are dropped silently (inner join), repeated rows
+count again, and there is no budget; JSON labels are Dynabench's numbers 0/1 (`1.0` included).  What
+made the original crash (an empty label, which Spark reads as null; a single class; a missing file;
+predictions the positive-class F1 cannot score, see evaluate.py) is still an error, with a clear message.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from common.core.errors import ValidationError, raise_all
+from common.core.first_use import no_submissions
 from common.core.io import write_text
 from common.results.publish import FILE_NAME
 from common.tasks.plugins import method_folders, settle
@@ -61,7 +64,7 @@ class Entry:
 @dataclass
 class Selection:
     ids: list[str]     # in the order they are trained on: sorted by ImageID (bit-stable fits)
-    labels: list       # int 0/1 (strict) or the original's text labels '0'/'1' (compat)
+    labels: list       # int 0/1 (strict) or the original's text labels (compat: any text, '0'/'1' scored)
 
 
 def write_submission(folder: Path, method: str, concept: str, frame: pd.DataFrame) -> Path:
@@ -102,7 +105,7 @@ def find_submissions(folder: Path, concepts: list[str], compat: bool, problems: 
     if not found and errors:
         return found
     if not found:
-        raise ValidationError(folder, None, "no submissions found (expected <method>/<Concept>.csv or .json)")
+        raise no_submissions(folder, "<method>/<Concept>.csv or .json")
     return sorted(found, key=lambda s: (s.method, concepts.index(s.concept)))
 
 
@@ -128,13 +131,14 @@ def read_entries(path: Path, concept: str, compat: bool, root: Path | None = Non
 
 def _csv_entries(path: Path, text: str, compat: bool = False) -> list[Entry]:
     """Rows of ImageID,Confidence (extra columns allowed, as in the original).  Spaces around values are
-    ignored, except in compat: Spark keeps them, so ' 1' is not a label there and ' abc' not a pool id."""
+    ignored, except in compat: Spark keeps them, so ' 1' is a label of its own there, ' abc' not a pool id,
+    and ' Confidence' not the label column."""
     clean = (lambda v: v) if compat else str.strip
     rows = csv_rows(text, path)
     first = next(rows, None)
     if first is None:
         raise ValidationError(path, None, f"empty file: expected the header {ID_COL},{LABEL_COL}")
-    header = [h.strip() for h in first[1]]
+    header = [clean(h) for h in first[1]]
     missing = [c for c in (ID_COL, LABEL_COL) if c not in header]
     if missing:
         raise ValidationError(path, "line 1", f"header must name the columns {ID_COL} and {LABEL_COL} "
@@ -181,6 +185,17 @@ def _label_text(value) -> str | None:
     return None
 
 
+def _compat_label(entry: Entry) -> str | None:
+    """The class the original trains on, or None where it fails.  CSV: Spark's text, any non-empty one
+    (an empty field is null, which LogisticRegression cannot take).  JSON: Dynabench fitted the values
+    as numbers, so 1.0 is 1; any other value is refused as in strict mode."""
+    if entry.kind == "line":
+        return entry.label if entry.label != "" else None
+    if isinstance(entry.label, float) and entry.label in (0.0, 1.0):
+        return str(int(entry.label))
+    return _label_text(entry.label)
+
+
 # ---------------------------------------------------------------- validation
 
 class PoolIndex:
@@ -203,12 +218,14 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
         raise ValidationError(path, None, "empty training set: no rows")
     if not compat and len(entries) > budget:
         errors.append(ValidationError(path, f"{len(entries)} rows", f"over the budget of {budget} per concept"))
+    label_of = _compat_label if compat else (lambda e: _label_text(e.label))
     for e in entries:
         if not isinstance(e.image, str) or not e.image:
             errors.append(ValidationError(path, e.where, f"ImageID must be non-empty text, found {excerpt(e.image)}"))
-        if _label_text(e.label) is None:
+        if label_of(e) is None:
             rule = "label must be 0 or 1" if not compat else \
-                "label must be '0' or '1' (the original evaluator fails on any other label)"
+                "empty label (Spark reads it as null; the original evaluator fails on it)" if e.kind == "line" else \
+                "label must be 0 or 1 (Dynabench trained on the numbers 0 and 1)"
             errors.append(ValidationError(path, f"{e.where} {excerpt(e.image)}", f"{rule}, found {excerpt(e.label)}"))
         if len(errors) >= 50:
             break
@@ -227,7 +244,7 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
             if len(errors) >= 50:
                 break
         raise_all(errors)
-    kept = [(e.image, _label_text(e.label)) for e, inside in zip(entries, known) if inside]
+    kept = [(e.image, label_of(e)) for e, inside in zip(entries, known) if inside]
     if compat and len(kept) > COMPAT_MAX_ROWS:
         # Repeats count in compat (the original joins them into the training set): a small file could otherwise
         # ask for a training matrix of gigabytes.
@@ -237,7 +254,8 @@ def validate(path: Path, entries: list[Entry], pool: PoolIndex, budget: int, com
         raise ValidationError(path, None, "no ImageID of the file is in the candidate pool")
     classes = sorted({label for _, label in kept})
     if len(classes) < 2:
-        raise ValidationError(path, None, f"only label {classes[0]}: the frozen model needs both 0 and 1 "
+        shown, need = (excerpt(classes[0]), "two classes") if compat else (classes[0], "both 0 and 1")
+        raise ValidationError(path, None, f"only label {shown}: the frozen model needs {need} "
                                           "(the original evaluator crashes here)")
     kept.sort(key=lambda pair: pair[0])   # stable: repeats (compat) stay together in file order
     ids = [image for image, _ in kept]

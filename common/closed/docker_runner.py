@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from common.core.errors import DataPerfError
-from common.untrusted.files import excerpt
 from common.closed.leftovers import OWNER_LABEL, ROUND_LABEL, current_owner, owner_gone
 from common.closed.limits import Limits
 from common.closed.seccomp import security_option
 from common.closed.views import OUTPUT, VIEW
+from common.core.errors import DataPerfError
+from common.untrusted.files import excerpt
 
 ALGORITHM_LABEL = "org.dataperf.algorithm"     # the image label naming the participant's class
 UID, GID = 65534, 65534                        # nobody:nogroup

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.closed.limits import Limits
 from common.core.errors import MAX_LISTED, DataPerfError, ValidationErrors
 from common.untrusted.container_output import Extracted, last_line
-from common.closed.limits import Limits
 
 STATUSES = ("scored", "timeout", "out_of_memory", "output_too_large", "failed", "invalid_output", "no_output",
             "image_error", "scoring_error", "runner_error")

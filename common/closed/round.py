@@ -30,19 +30,20 @@ from pathlib import Path
 
 import click
 
-from common.cubes import registry
-from common.core.errors import DataPerfError, ValidationError
-from common.core.io import _plain, write_json
-from common.untrusted.documents import read_yaml
-from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
-from common.untrusted.files import excerpt
 from common.closed.docker_runner import ALGORITHM_LABEL, USER, DockerRunner, ImageProblem, RunnerError
 from common.closed.interrupts import Interrupted, interruptible
 from common.closed.leftovers import ViewFolders, views_root
 from common.closed.limits import Limits, parse_limits
 from common.closed.outcomes import Outcome, container_outcome, refusal
 from common.closed.seeds import round_data
-from common.closed.views import View, assemble, load_round_parameters, missing_files, permitted_names, task_paths, view_for
+from common.closed.views import (View, assemble, load_round_parameters, missing_files, permitted_names, task_paths,
+                                 view_for)
+from common.core.errors import DataPerfError, ValidationError
+from common.core.io import _plain, write_json
+from common.cubes import registry
+from common.untrusted.container_output import OutputLimits, OutputTooLarge, extract_output, log_tail
+from common.untrusted.documents import read_yaml
+from common.untrusted.files import excerpt
 
 CLASS_SPEC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -104,6 +104,20 @@ class Cube:
 
     def task(self, name: str):
         """The task function, importing its module now; its messages name files relative to its parameters
-        (`submission_folder: m/0.txt`), the same locally and in Docker."""
-        return named_task(self.tasks[name].load())
+        (`submission_folder: m/0.txt`), the same locally and in Docker, and say where those folders are."""
+        return named_task(self.tasks[name].load(), self.name, self.path_defaults())
+
+    def path_defaults(self) -> dict[str, str]:
+        """Each task parameter's default path in mlcube.yaml (relative to the workspace)."""
+        from common.untrusted.documents import read_yaml
+        try:
+            tasks = read_yaml(self.folder / "mlcube.yaml").get("tasks", {})
+        except DataPerfError:
+            return {}
+        defaults = {}
+        for task in tasks.values():
+            for direction in ("inputs", "outputs"):
+                for parameter, value in (((task or {}).get("parameters") or {}).get(direction) or {}).items():
+                    defaults.setdefault(parameter, value.get("default") if isinstance(value, dict) else value)
+        return defaults
 

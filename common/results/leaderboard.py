@@ -19,13 +19,18 @@ from typing import Callable, Iterable, TypeVar
 
 from common.core.errors import DataPerfError, ValidationErrors, display_path
 from common.core.escaping import csv_cell, terminal
+from common.core.first_use import task_command
 from common.results import metrics
 from common.untrusted.documents import read_json
 
-SCHEMA = "dataperf-summary/1"
+SCHEMA = "dataperf-summary/2"
+SCHEMA_1 = "dataperf-summary/1"     # before the public/private parts and rank statistics: still read
+READABLE = (SCHEMA_1, SCHEMA)
 DIRECTIONS = ("lower", "higher")
+PARTS = ("public", "private")
 CSV_HEAD = ["rank", "method", "score", "direction", "mean", "std", "ci95_low", "ci95_high", "n",
-            "dynabench_percent", "seconds"]
+            "dynabench_percent", "seconds", "rank_group", "p_first", "public_score", "public_rank_group",
+            "private_score", "private_rank_group"]
 
 Item = TypeVar("Item")
 
@@ -85,10 +90,13 @@ def build(cube: str, title: str, score: Score, group_by: str, groups: list[str],
     for name, rank in zip(names, _ranks([methods[m]["mean"] for m in names], score.direction)):
         methods[name]["rank"] = rank
     ranking = sorted(names, key=lambda m: (methods[m]["rank"], m))
+    # split, ranking_method and rank_statistics are filled in by common.results.parts when the cube hands over
+    # its per-item outputs: here they say "no split" and "no rank statistics"
     return {"schema": SCHEMA, "cube": cube, "title": title, "score": score.as_dict(), "group_by": group_by,
             "groups": list(groups), "extras": [{"name": n, "label": label} for n, label in extras],
             "ranking": ranking, "methods": {m: methods[m] for m in ranking}, "rows": rows or [],
-            "refused": refused, "mode": mode, "run": run or {}}
+            "refused": refused, "mode": mode, "split": None, "ranking_method": None, "rank_statistics": {},
+            "run": run or {}}
 
 
 def _cell(value) -> str:
@@ -113,9 +121,13 @@ def to_csv(summary: dict) -> str:
     score = summary["score"]
     for method in summary["ranking"]:
         s = summary["methods"][method]
+        ranks, parts = s.get("ranks") or {}, s.get("parts") or {}
+        honest = [ranks.get("rank_group"), ranks.get("p_first")]
+        for part in PARTS:
+            honest += [(parts.get(part) or {}).get("score"), (parts.get(part) or {}).get("rank_group")]
         writer.writerow([_cell(v) for v in [s["rank"], method, score["name"], score["direction"], s["mean"], s["std"],
                                             s["ci95_low"], s["ci95_high"], s["n"], s["dynabench_percent"],
-                                            s["seconds"]]]
+                                            s["seconds"], *honest]]
                         + [_cell(s["extras"].get(e)) for e in extras] + [_cell(s["groups"].get(g)) for g in groups])
     return out.getvalue()
 
@@ -146,16 +158,24 @@ def to_table(summary: dict) -> str:
     width = max([len(terminal(m)) for m in methods] + [6])
     gw = max([len(g) for g in groups] + [6])
     better = "lower is better" if score["direction"] == "lower" else "higher is better"
+    split = bool(summary.get("split"))
+    ranked = bool(summary.get("ranking_method"))
+    honest_head = (f"{'group':>5}  " if ranked else "") + (f"{'public':>7}  {'private':>7}  " if split else "")
     lines = [f"{score['label']} ({score['name']}, {better}); mean over {group_count(summary)}"
-             f" with std and 95% interval",
+             f" with std and 95% interval" + ("; rank groups from a paired bootstrap" if ranked else "")
+             + ("; scores on the public and private parts" if split else ""),
              f"{'rank':>4}  {'method':<{width}}  {'mean':>7}  {'std':>6}  {'95% interval':>15}  {'time':>7}  "
-             + "  ".join(f"{g:>{gw}}" for g in groups)]
+             + honest_head + "  ".join(f"{g:>{gw}}" for g in groups)]
     for m in methods:
         s = summary["methods"][m]
         m = terminal(m)
         cells = "  ".join(f"{s['groups'][g]:>{gw}.4f}" if g in s["groups"] else f"{'-':>{gw}}" for g in groups)
+        honest = f"{s['ranks']['rank_group']:>5}  " if ranked and s.get("ranks") else (f"{'-':>5}  " if ranked else "")
+        if split:
+            honest += "  ".join(f"{s['parts'][p]['score']:7.4f}" for p in PARTS) + "  "
         lines.append(f"{s['rank']:>4}  {m:<{width}}  {s['mean']:7.4f}  {s['std']:6.4f}  "
-                     f"[{s['ci95_low']:6.4f}, {s['ci95_high']:6.4f}]  {format_seconds(s['seconds']):>7}  {cells}")
+                     f"[{s['ci95_low']:6.4f}, {s['ci95_high']:6.4f}]  {format_seconds(s['seconds']):>7}  "
+                     f"{honest}{cells}")
     if not methods:
         lines.append("(no method scored)")
     for r in summary["refused"]:
@@ -167,11 +187,11 @@ def read(path: str | Path) -> dict:
     """A summary.json written by evaluate, checked to be of this schema and of the shape readers rely on."""
     path = Path(path)
     if not os.path.lexists(path):
-        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
+        raise DataPerfError(f"{display_path(path)}: not found: {task_command('evaluate')} first")
     summary = read_json(path, SUMMARY_LIMIT)
-    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise DataPerfError(f"{display_path(path)}: not a summary of this version ({SCHEMA}); run the evaluate task "
-                            "again")
+    if not isinstance(summary, dict) or summary.get("schema") not in READABLE:
+        raise DataPerfError(f"{display_path(path)}: not a summary of this version ({SCHEMA}): "
+                            f"{task_command('evaluate')} again")
     problem = shape_problem(summary)
     if problem:
         raise DataPerfError(f"{display_path(path)}: not a summary evaluate wrote ({problem})")
@@ -219,6 +239,10 @@ def shape_problem(summary: dict) -> str | None:
                 and all(number(v, True) for v in m["groups"].values())):
             return "each method needs numbers n, rank, mean, std, ci95_low, ci95_high, dynabench_percent, seconds " \
                    "and the mappings groups and extras"
+    if summary.get("schema") != SCHEMA_1:
+        problem = _honest_problem(summary, number, whole)
+        if problem:
+            return problem
     refused = summary.get("refused")
     if not (isinstance(refused, list) and all(isinstance(r, dict) and isinstance(r.get("reason"), str)
                                               and isinstance(r.get("method") or "", str)
@@ -232,6 +256,80 @@ def shape_problem(summary: dict) -> str | None:
             and all(isinstance(run.get(k, ""), str) for k in ("created_utc", "python", "platform"))):
         return "the run record's packages, inputs and container must be mappings, its times and versions text"
     return None
+
+
+RANK_PARTS = ("all",) + PARTS
+
+
+def _honest_problem(summary: dict, number, whole) -> str | None:
+    """The shape of schema 2's fields: the split, each method's part scores and ranks, the rank statistics."""
+    if not all(k in summary for k in ("split", "ranking_method", "rank_statistics")):
+        return "split, ranking_method and rank_statistics must be present"
+    methods, ranking, groups = summary["methods"], summary["ranking"], summary["groups"]
+    split = summary["split"]
+    if split is not None and not (
+            isinstance(split, dict) and number(split.get("public_fraction")) and 0 < split["public_fraction"] < 1
+            and isinstance(split.get("items"), dict) and set(split["items"]) <= set(groups)
+            and all(isinstance(v, dict) and set(v) == set(PARTS) and all(whole(n) and n >= 0 for n in v.values())
+                    for v in split["items"].values())):
+        return "split must be null or {public_fraction, items: {group: {public, private}}}"
+    method = summary["ranking_method"]
+    if method is not None and not (
+            isinstance(method, dict) and all(isinstance(method.get(k), str) for k in ("test", "correction"))
+            and whole(method.get("B")) and method["B"] > 0 and (method.get("seed") is None or whole(method["seed"]))
+            and number(method.get("alpha")) and isinstance(method.get("resolution_ok"), bool)
+            and isinstance(method.get("resampled", ""), str)):
+        return "ranking_method must be null or {test, correction, B, seed, alpha, resolution_ok}"
+    stats = summary["rank_statistics"]
+    if not (isinstance(stats, dict) and set(stats) <= set(RANK_PARTS)):
+        return "rank_statistics must map all, public and private to their statistics"
+    for part, st in stats.items():
+        if not (isinstance(st, dict) and isinstance(st.get("ranking"), list)
+                and all(isinstance(n, str) for n in st["ranking"]) and sorted(st["ranking"]) == sorted(ranking)
+                and isinstance(st.get("groups"), list)
+                and all(isinstance(b, list) and b and all(isinstance(n, str) for n in b) for b in st["groups"])
+                and sorted(n for b in st["groups"] for n in b) == sorted(ranking)
+                and isinstance(st.get("methods"), dict) and set(st["methods"]) == set(ranking)
+                and all(_rank_detail(st["methods"][m], len(ranking), number, whole) for m in ranking)):
+            return f"rank_statistics.{part} must rank the summary's methods in bands, with their rank frequencies"
+    for m in ranking:
+        entry = methods[m]
+        ranks, parts = entry.get("ranks"), entry.get("parts")
+        if ranks is not None and not _rank_fields(ranks, number, whole, none=False):
+            return "a method's ranks must be {rank_group, p_first, rank_median, rank_ci95}"
+        if parts is None:
+            if split is not None:
+                return "with a split every method needs its part scores"
+            continue
+        if not (isinstance(parts, dict) and set(parts) == set(PARTS) and all(
+                isinstance(p, dict) and number(p.get("score")) and whole(p.get("rank"))
+                and _rank_fields(p, number, whole, none=True) and isinstance(p.get("groups", {}), dict)
+                and all(number(v) for v in p.get("groups", {}).values()) for p in parts.values())):
+            return "a method's parts must be {public, private}, each with a score, a rank and its rank statistics"
+    return None
+
+
+def _rank_fields(entry, number, whole, none: bool) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    values = [entry.get(k) for k in ("rank_group", "p_first", "rank_median", "rank_ci95")]
+    if none and all(v is None for v in values):
+        return True
+    group, first, median, interval = values
+    return (whole(group) and group >= 1 and number(first) and number(median) and isinstance(interval, list)
+            and len(interval) == 2 and all(number(v) for v in interval))
+
+
+def _rank_detail(entry, methods: int, number, whole) -> bool:
+    """What the rank plot reads of one method's statistics: a bounded list of (rank, share) pairs."""
+    if not isinstance(entry, dict):
+        return False
+    frequencies = entry.get("rank_frequencies")
+    return (whole(entry.get("group")) and number(entry.get("probability_first")) and number(entry.get("rank_median"))
+            and isinstance(entry.get("rank_ci95"), list) and len(entry["rank_ci95"]) == 2
+            and all(number(v) for v in entry["rank_ci95"]) and isinstance(frequencies, list)
+            and len(frequencies) <= 2 * methods
+            and all(isinstance(f, list) and len(f) == 2 and all(number(v) for v in f) for f in frequencies))
 
 
 SUBMISSION_PREFIX = "submission_folder: "

@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from common.core.errors import DataPerfError, display_path  # noqa: E402
 from common.core.escaping import plot_text  # noqa: E402
+from common.core.first_use import task_command
 from common.core.io import write_bytes_atomic  # noqa: E402
 from common.results.leaderboard import read as read_summary  # noqa: E402
 from common.untrusted.documents import read_json  # noqa: E402
@@ -65,7 +66,7 @@ def read_scored(results_folder: str | Path) -> dict:
     path = Path(results_folder) / "summary.json"
     summary = read_summary(path)
     if not summary["ranking"]:
-        raise DataPerfError(f"{path}: no method was scored (every submission was refused, see 'refused' there); "
+        raise DataPerfError(f"{display_path(path)}: no method was scored (every submission was refused, see 'refused' there); "
                             "nothing to plot")
     return summary
 
@@ -74,7 +75,7 @@ def read_results(path: str | Path) -> dict:
     """A detail file of the evaluate task (e.g. one task's <id>_evaluation.json)."""
     path = Path(path)
     if not path.is_file():
-        raise DataPerfError(f"{display_path(path)}: not found; run the evaluate task first")
+        raise DataPerfError(f"{display_path(path)}: not found: {task_command('evaluate')} first")
     return read_json(path)
 
 

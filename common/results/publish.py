@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from common.core.errors import DataPerfError
+from common.core.errors import DataPerfError, display_path
 from common.core.io import ARCHIVE_DIR as ARCHIVE
 from common.core.io import SCRATCH, own_folder, same_content
 from common.core.io import json_text
@@ -77,12 +77,15 @@ def check_output_folder(folder: str | Path, what: str = "output folder", min_fre
     """A folder a task can write to: created if missing, a folder, writable (a probe file is written and
     removed), with at least `min_free` bytes free.  Otherwise one DataPerfError, before any work is done."""
     folder = Path(folder)
+    shown = display_path(folder)
+    # `results_folder is not writable`, rather than `results_folder: the results_folder is not writable`
+    where = shown if shown == what else f"{shown}: the {what}"
     if folder.exists() and not folder.is_dir():
-        raise DataPerfError(f"{folder}: the {what} is not a folder")
+        raise DataPerfError(f"{where} is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataPerfError(f"{folder}: the {what} cannot be created ({exc.strerror or exc})") from None
+        raise DataPerfError(f"{where} cannot be created ({exc.strerror or exc})") from None
     try:
         fd, probe = tempfile.mkstemp(prefix=".dataperf-probe-", suffix=".tmp", dir=folder)
         try:
@@ -92,11 +95,11 @@ def check_output_folder(folder: str | Path, what: str = "output folder", min_fre
             os.close(fd)
             os.unlink(probe)
     except OSError as exc:
-        raise DataPerfError(f"{folder}: the {what} is not writable ({exc.strerror or exc})") from None
+        raise DataPerfError(f"{where} is not writable ({exc.strerror or exc})") from None
     stats = os.statvfs(folder)
     free = stats.f_bavail * stats.f_frsize
     if free < min_free:
-        raise DataPerfError(f"{folder}: the {what} has {free:,} bytes free, at least {min_free:,} are needed")
+        raise DataPerfError(f"{where} has {free:,} bytes free, at least {min_free:,} are needed")
     return folder
 
 
@@ -107,7 +110,8 @@ def _lock(folder: Path) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise DataPerfError(f"{folder}: another task is writing to this folder now; wait for it to end") from None
+        raise DataPerfError(f"{display_path(folder)}: another task is writing to this folder now; "
+                            "wait for it to end") from None
     except OSError:  # a file system without locks: go on unlocked
         pass
     return fd
@@ -544,8 +548,8 @@ def require_settled(folder: str | Path) -> None:
     """Refuse a folder whose last publication was interrupted half-way (its files would be a mixed set)."""
     journal = Path(folder) / JOURNAL
     if journal.exists():
-        raise DataPerfError(f"{folder}: the task that wrote these files was interrupted while publishing them; "
-                            "run it again (it completes the publication) before reading them")
+        raise DataPerfError(f"{display_path(folder)}: the task that wrote these files was interrupted while "
+                            "publishing them; run it again (it completes the publication) before reading them")
 
 
 def iter_published(folder: str | Path) -> Iterator[Path]:

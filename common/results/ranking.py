@@ -282,12 +282,14 @@ class CurveTargetScorer:
     model's (items,) correctness, or (methods, items) one per method, or None for each method's own last
     checkpoint (a compat mode).  Accuracy = correct weight / total weight, rounded to
     `decimals` when given (an original that rounds to 2); a checkpoint counts when
-    accuracy >= ratio * reference accuracy; a method that never reaches it scores `unreached` (1.0 there).
-    With all weights 1 this is evaluate.fraction_of_fixes on the same accuracies.  The curves must be complete:
-    a curve cut at the full-data target (score_only) has no later checkpoints for a resample to reach."""
+    accuracy >= ratio * reference accuracy; a method that never reaches it scores `unreached` (1.0 there; one
+    value for all methods or one per method).  With all weights 1 this is evaluate.fraction_of_fixes on the same
+    accuracies.  A curve cut short (score_only: no checkpoints past the last one trained) can still be scored:
+    give that method's `unreached` as the x of the first checkpoint not trained, and a resample that does not
+    reach its target on the trained ones scores that lower bound (censored)."""
 
     def __init__(self, curves: Sequence, x, reference=None, ratio: float = 0.95, decimals: int | None = None,
-                 unreached: float = 1.0):
+                 unreached=1.0):
         curves = [np.asarray(m) for m in curves]
         if not curves:
             raise ValueError("curves: need at least one method")
@@ -313,8 +315,12 @@ class CurveTargetScorer:
                 raise ValueError(f"reference must be 0/1 correctness of shape ({n},) or ({len(curves)}, {n})")
         if not 0 < ratio or not np.isfinite(ratio):
             raise ValueError(f"ratio must be a positive number, got {ratio!r}")
+        unreached = np.broadcast_to(np.asarray(unreached, dtype=np.float64), (len(curves),)) \
+            if np.ndim(unreached) == 0 or np.shape(unreached) == (len(curves),) else None
+        if unreached is None or not np.isfinite(unreached).all():
+            raise ValueError("unreached must be a finite number, or one per method")
         self.n_methods, self.n_items = len(curves), n
-        self.ratio, self.decimals, self.unreached, self.x = float(ratio), decimals, float(unreached), xs
+        self.ratio, self.decimals, self.unreached, self.x = float(ratio), decimals, unreached, xs
         rows = np.concatenate([m.astype(bool) for m in curves] + [np.stack(refs).astype(bool)])
         states, inverse = _unique_rows(rows)                               # many checkpoints share a label state
         ends = np.cumsum([m.shape[0] for m in curves])
@@ -335,7 +341,7 @@ class CurveTargetScorer:
         for m, (rows, x) in enumerate(zip(self.rows, self.x)):
             target = self.ratio * accuracy[:, self.ref_rows[m]]
             hit = accuracy[:, rows] >= target[:, None]
-            out[:, m] = np.where(hit.any(axis=1), x[hit.argmax(axis=1)], self.unreached)
+            out[:, m] = np.where(hit.any(axis=1), x[hit.argmax(axis=1)], self.unreached[m])
         return out
 
 
@@ -540,6 +546,9 @@ def _literal(name: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]   # rank groups
+
+
 def rank_plot(stats: dict, title: str):
     """A blob plot of the bootstrap ranks: per method (in full-data order) a disc per rank it took, its area the
     share of replicates; the median and the 95% interval; methods of one rank group on one coloured band.
@@ -553,7 +562,7 @@ def rank_plot(stats: dict, title: str):
     m = len(ranking)
     fig = Figure(figsize=(max(5.0, 1.0 + 0.7 * m), 4.8), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+    palette = PALETTE
     group_of = {name: k for k, band in enumerate(stats["groups"]) for name in band}
     for k, band in enumerate(stats["groups"]):
         where = [ranking.index(name) for name in band]

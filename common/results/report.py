@@ -8,14 +8,15 @@ so it can be mailed, archived or opened offline.
 from __future__ import annotations
 
 import base64
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from common.core.escaping import terminal
 from common.core.errors import DataPerfError, ValidationError
+from common.core.escaping import terminal
 from common.core.io import write_text
 from common.results.leaderboard import format_seconds, group_count
 from common.results.leaderboard import read as read_summary
@@ -29,6 +30,8 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_PAGE_IMAGE_BYTES = 32 * 1024 * 1024     # a cube's figures in all: the page stays under about 200 MB
 MAX_IMAGES = 64                             # figures per cube
 DETAIL_LIMIT = 256 << 20
+MAX_RANK_PLOT_METHODS = 40                  # a rank-distribution figure stays readable (and of a sane size)
+PART_TITLES = {"all": "all test items", "public": "public part", "private": "private part"}
 
 
 @dataclass
@@ -42,6 +45,7 @@ class CubeReport:
     images: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    rank_figures: list[dict] = field(default_factory=list)   # the bootstrap's rank distributions, drawn here
 
 
 def _images(folder: Path) -> tuple[list[dict], list[str]]:
@@ -116,8 +120,54 @@ def collect(places: list[Place]) -> list[CubeReport]:
         if report.summary:
             report.images, report.skipped = _images(report.plots)
             report.inputs = _inputs(results, report.summary)
+            report.rank_figures, skipped = _rank_figures(report.summary)
+            report.skipped += skipped
         reports.append(report)
     return reports
+
+
+def _rank_figures(summary: dict) -> tuple[list[dict], list[str]]:
+    """The rank distribution of each part with rank statistics (ranking.rank_plot), as PNG data URIs."""
+    stats = summary.get("rank_statistics") or {}
+    if not stats:
+        return [], []
+    if len(summary["ranking"]) > MAX_RANK_PLOT_METHODS:
+        return [], [f"rank distributions: {len(summary['ranking'])} methods, at most {MAX_RANK_PLOT_METHODS} "
+                    "are drawn"]
+    from common.results.ranking import rank_plot   # matplotlib: loaded only when a page with ranks is rendered
+    figures, method = [], summary.get("ranking_method") or {}
+    for part, title in PART_TITLES.items():
+        if part not in stats:
+            continue
+        fig = rank_plot({**stats[part], "method": method}, f"bootstrap ranks: {title}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        figures.append({"part": part, "name": f"rank_distribution_{part}.png",
+                        "uri": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()})
+    return figures, []
+
+
+def band_colour(group) -> str:
+    """The colour of a rank group, as in the rank-distribution figures."""
+    from common.results.ranking import PALETTE
+    return PALETTE[(int(group) - 1) % len(PALETTE)] if isinstance(group, int) else "transparent"
+
+
+def private_order(summary: dict) -> list[str]:
+    """The methods in rank order of the private part (the final ranking of a round)."""
+    return sorted(summary["ranking"], key=lambda m: (summary["methods"][m]["parts"]["private"]["rank"], m))
+
+
+def _rank(value) -> str:
+    """A bootstrap rank: whole ranks as integers, shared places (ties averaged) with their half."""
+    return "–" if value is None else f"{value:g}"
+
+
+def public_winner_falls(summary: dict, method: str) -> bool:
+    """First on the public part, not first on the private one: what a leaderboard overfitted to the public part
+    looks like."""
+    parts = summary["methods"][method].get("parts")
+    return bool(parts) and parts["public"]["rank"] == 1 and parts["private"]["rank"] != 1
 
 
 def _interval_bar(summary: dict, method: str) -> dict:
@@ -146,7 +196,9 @@ def _environment():
     env.filters["num"] = lambda v, digits=4: "–" if v is None else f"{v:.{digits}f}"
     env.filters["seconds"] = format_seconds
     env.filters["pretty"] = lambda v: yaml.safe_dump(v, sort_keys=False, allow_unicode=True).rstrip()
-    env.globals.update(interval_bar=_interval_bar, best=_best, group_count=group_count)
+    env.filters["rank"] = _rank
+    env.globals.update(interval_bar=_interval_bar, best=_best, group_count=group_count, band_colour=band_colour,
+                       public_winner_falls=public_winner_falls, private_order=private_order)
     return env
 
 

@@ -37,7 +37,7 @@ def run_guarded(function: Callable, *args, stage: str | None = None, **kwargs):
     try:
         return function(*args, **kwargs)
     except DataPerfError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {with_locations(exc)}", err=True)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
@@ -63,6 +63,15 @@ TASK_HELP = {
     "evaluate": "Score every submission of submission_folder; results published as one set.",
     "plot": "Draw the figures of the results.",
 }
+
+
+def with_locations(exc: DataPerfError) -> str:
+    """The message, and where the task parameters it names are (common.errors.locations): on its line, or on
+    a line of its own after a list of problems."""
+    message, where = str(exc), getattr(exc, "locations", None)
+    if not where:
+        return message
+    return f"{message}\n  ({where})" if "\n" in message else f"{message} ({where})"
 
 
 def parameter_options(cube: str, paths: list[str], extra: list[str]) -> dict:
@@ -93,16 +102,17 @@ def task_path_arguments(given: dict[str, str]) -> dict[str, Path]:
 def _run_task(cube: str, task: str, given: dict[str, str], extra: list[str]):
     paths = task_path_arguments(given)
     record = registry.get(cube)
-    overrides = parameter_options(cube, list(paths), extra)
-    for name, (direction, kind, _) in task_paths(cube, task).items():
-        if direction == "outputs" and name in paths:
-            check_output_folder(paths[name] if kind == "directory" else paths[name].parent, name)
-    with command_line_overrides(overrides):
-        # The parameters are checked before the task's module (and its libraries) is imported: a refused file
-        # is reported at once, named as the task names it.
-        with named_paths(paths):
+    # every message of the task, its checks' included, names the parameters and where they are
+    with named_paths(paths, cube, {name: default for name, (_, _, default) in task_paths(cube, task).items()}):
+        overrides = parameter_options(cube, list(paths), extra)
+        for name, (direction, kind, _) in task_paths(cube, task).items():
+            if direction == "outputs" and name in paths:
+                check_output_folder(paths[name] if kind == "directory" else paths[name].parent, name)
+        with command_line_overrides(overrides):
+            # The parameters are checked before the task's module (and its libraries) is imported: a refused
+            # file is reported at once.
             Parameters.load(paths["parameters_file"], record.schema)
-        return record.task(task)(**paths)
+            return record.task(task)(**paths)
 
 
 def _command(cube: str, task: str) -> click.Command:

@@ -10,7 +10,10 @@ A cube describes its scoring as an `Evaluation` (contract field `evaluation`); t
     evaluation.prepare(submissions)                   the hidden data those files need, loaded once
     evaluation.check(submission, folder)              one file parsed and validated; a method with a bad file is
                                                       refused (recorded with its reason), the others go on
-    evaluation.score(accepted)                        Scored: the rows, each method's score per group, detail files
+    evaluation.score(accepted)                        Scored: the rows, each method's score per group, detail files,
+                                                      and per group the per-item outputs (GroupItems) from which
+                                                      the frame scores the public and private parts and ranks
+                                                      the methods by a paired bootstrap (common.results.parts)
     evaluation.seconds(method, accepted, folder)      the method's run time (shown, never scored; a bad time file
                                                       is a warning, the time then unknown)
 
@@ -25,10 +28,13 @@ from typing import Any
 
 from common.compute import backend
 from common.compute.parallel import resolve_workers, session
+from common.core.errors import display_path
+from common.core.first_use import require_data
 from common.cubes import registry
 from common.parameters.schema import Parameters
-from common.results import leaderboard
+from common.results import leaderboard, parts
 from common.results.leaderboard import MethodScores, Refusals, Score
+from common.results.parts import GroupItems, Settings
 from common.results.publish import Publication, publish, require_settled
 from common.results.runrecord import run_record
 from common.untrusted.timing import read_seconds, total_seconds
@@ -43,12 +49,21 @@ class Scored:
     extras   method -> the cube's own method-level figures (named in Evaluation.extras)
     files    detail files of this run: file name -> JSON document
     run      extra fields of the summary's run record (fits, seconds, device, ...)
+    refused  (method, error) of methods refused only after scoring (compat: where an original fails after its
+             fit); their rows, scores and files must be left out by the cube
+    items    group -> its per-item outputs (common.results.parts.GroupItems): the items' classes, each method's
+             score on a subset of the items by the cube's own code, a ranking scorer; {}: no parts, no ranks
+    ranking_notes  extra fields of the summary's ranking_method (what the bootstrap could use, when it is less
+             than the whole replay)
     """
     rows: list[dict]
     groups: dict[str, dict[str, float]]
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    refused: list[tuple[str, Any]] = field(default_factory=list)
+    items: dict[str, GroupItems] = field(default_factory=dict)
+    ranking_notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +79,7 @@ class Evaluation:
 
     group_by: str = "group"
     extras: tuple[tuple[str, str], ...] = ()     # (name, label) of the method-level figures in Scored.extras
+    resampled: str = "each group's test items"   # what the bootstrap resamples and recomputes, in words
 
     def __init__(self, cube: str, params: Parameters, paths: dict[str, Path]):
         self.cube = registry.get(cube)
@@ -112,6 +128,16 @@ class Evaluation:
         return "compat" if self.compat else "strict"
 
     @property
+    def split_settings(self) -> Settings:
+        """evaluate.split and evaluate.bootstrap (the split seed is secret: never print or record it)."""
+        return Settings.of(self.params)
+
+    def parts(self, labels, key: str) -> dict:
+        """{"public": item indices, "private": item indices} of one group's items (labels, or their number),
+        or {} without a split: what the frame will score, for a cube that needs it while scoring."""
+        return parts.part_indices(labels, self.split_settings, key)
+
+    @property
     def root(self) -> Path:
         """Run records name their inputs relative to the parameters file's folder (the workspace)."""
         return Path(self.params.path).resolve().parent
@@ -127,7 +153,9 @@ class Evaluation:
         self.prepare(submissions)
         accepted = refusals.screen(submissions, lambda sub: self.check(sub, folder), lambda sub: sub.method)
         scored = self.score(accepted)
-        methods = sorted(scored.groups)
+        for method, error in scored.refused:
+            refusals.add(error, method)
+        methods = sorted(set(scored.groups) - refusals.methods)
         results = []
         for method in methods:
             mine = [(sub, checked) for sub, checked in accepted if sub.method == method]
@@ -138,6 +166,9 @@ class Evaluation:
                                     refused=refusals.records, mode=self.mode,
                                     run=run_record("evaluate", self.params, relative_to=self.root,
                                                    **scored.run))
+        if scored.items:
+            summary["run"].update(parts.annotate(summary, scored.items, self.split_settings, self.resampled,
+                                                 scored.ranking_notes))
         return Outcome(summary, scored.files, refusals)
 
 
@@ -146,6 +177,7 @@ def evaluate_task(cube: str, parameters_file: Path, submission_folder: Path, res
     """The evaluate task of `cube`: every file of submission_folder scored, results published as one set."""
     record = registry.get(cube)
     params = Parameters.load(parameters_file, record.schema)
+    require_data(*data_paths.values())   # a fresh workspace: say what to run first
     require_settled(submission_folder)
     with publish(results_folder) as out:   # an unusable results folder fails here, before any work
         evaluation = record.evaluation.load()(cube, params, data_paths)
@@ -163,4 +195,4 @@ def write(out: Publication, outcome: Outcome) -> None:
     out.write_json("summary.json", outcome.summary)
     out.write_text("summary.csv", leaderboard.to_csv(outcome.summary))
     print(leaderboard.to_table(outcome.summary))
-    print(f"results: {out.folder}")
+    print(f"results: {display_path(out.folder)}")

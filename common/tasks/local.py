@@ -16,11 +16,11 @@ import click
 from common.core.errors import DataPerfError, ValidationError
 from common.cubes import registry
 from common.cubes.contract import TASK_ORDER
-from common.untrusted.documents import read_yaml
 from common.parameters.schema import (COMMAND_LINE, Parameters, command_line_overrides, parse_override_value,
                                       unknown_override)
 from common.results.publish import check_output_folder
 from common.results.report import Place
+from common.untrusted.documents import read_yaml
 
 
 def task_paths(cube: str, task: str) -> dict[str, tuple[str, str, str]]:

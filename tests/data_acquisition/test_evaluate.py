@@ -56,6 +56,24 @@ def test_hand_computed_scores(tmp_path):
     assert dataperf_score(0.7, 30, 120) == pytest.approx(0.98 * 0.7 + 0.02 * 0.75)
 
 
+def test_compat_refuses_where_the_original_fit_fails_and_scores_the_rest(tmp_path):
+    """Nothing bought, or a single class drawn: the original's LogisticRegression fit raises there, so compat
+    refuses the method (the default mode scores it, see above); the others get the original's scores."""
+    ws = hand_workspace(tmp_path / "ws", compat=True, trials=10)
+    write_counts(ws, "all", 0, "10,4")
+    write_counts(ws, "ones", 0, "0,4")
+    write_counts(ws, "none", 0, "0,0")
+    message = _message(ws)
+    assert "ones/0.txt: trial 1: a single class (1) bought: the original evaluator fails here" in message
+    assert "none/0.txt: trial 1: nothing bought: the original evaluator fails here" in message
+    assert set(rows(ws)) == {"all"}
+    for method in ("ones", "none"):
+        with pytest.raises(ValueError):
+            original_evaluate(ws / "marketinfo", ws / "features", ws / "submissions" / method, [0])
+    want = original_evaluate(ws / "marketinfo", ws / "features", ws / "submissions" / "all", [0])
+    assert rows(ws)["all"]["accuracy"] == want[0]["acc"]
+
+
 def _message(ws, **kw):
     with pytest.raises((ValidationError, ValidationErrors)) as info:
         run(ws)

@@ -1,5 +1,6 @@
 """A tiny suite for the report tests: every cube's four tasks at a tiny scale with two cheap methods each (in
-speech_selection a copy of `random`, so two methods tie), and one refused submission (in data_acquisition)."""
+speech_selection a copy of `random`, so two methods tie), and one refused submission (in data_acquisition).
+Every cube splits its hidden test items into public and private parts (SPLIT_SEED) and ranks by a bootstrap."""
 from __future__ import annotations
 
 import json
@@ -12,17 +13,20 @@ import yaml
 from common.core.errors import DataPerfError
 from common.tasks.local import run_tasks
 
+SPLIT_SEED = 271828182845904523536028747135266249775   # secret: must appear in no result file
+SPLIT = {"seed": SPLIT_SEED, "public_fraction": 0.3}
 TINY = {
     "vision_debugging": {"data": {"tasks": ["01g317-flipped", "04rky"], "scale": 0.1},
                          "baselines": {"methods": ["random", "knn_shapley"], "workers": 1},
-                         "evaluate": {"workers": 1}},
+                         "evaluate": {"workers": 1, "split": SPLIT}},
     "speech_selection": {"data": {"languages": ["en"], "scale": 0.05}, "budgets": [25],
                          "baselines": {"methods": ["random"], "workers": 1},
-                         "evaluate": {"seeds": [5, 69], "workers": 1}},
-    "vision_selection": {"data": {"scale": 0.002}, "baselines": {"methods": ["random", "centroid"]}},
+                         "evaluate": {"seeds": [5, 69], "workers": 1, "split": SPLIT}},
+    "vision_selection": {"data": {"scale": 0.002}, "baselines": {"methods": ["random", "centroid"]},
+                         "evaluate": {"split": SPLIT}},
     "data_acquisition": {"data": {"markets": [0, 1], "scale": 0.002, "features": 16},
                          "baselines": {"methods": ["uniform", "equal_spend"], "workers": 1},
-                         "evaluate": {"trials": 2, "workers": 1}},
+                         "evaluate": {"trials": 2, "workers": 1, "split": SPLIT}},
 }
 REFUSED_METHOD = "overspender"
 TIED_METHOD = "random_copy"

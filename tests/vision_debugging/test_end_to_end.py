@@ -44,6 +44,7 @@ def test_all_four_tasks(tmp_path):
     assert set(summary["methods"]) == set(methods)
     head = (ws / "results" / "summary.csv").read_text().splitlines()[0]
     assert head == ("rank,method,score,direction,mean,std,ci95_low,ci95_high,n,dynabench_percent,seconds,"
+                    "rank_group,p_first,public_score,public_rank_group,private_score,private_rank_group,"
                     "task:01g317-flipped,task:04hgtk")
     assert summary["ranking"][0] != "random" and summary["methods"]["random"]["seconds"] >= 0
     # the data makes the problem real: cleaning pays off, and a good method clearly beats random
@@ -76,7 +77,9 @@ def test_cli_errors_are_clear(tmp_path):
 def test_plot_before_evaluate_says_so(tmp_path):
     write_parameters(tmp_path / "w", TINY)
     proc = dataperf("run", "vision_debugging", "--workspace", str(tmp_path / "w"), "--task=plot")
-    assert proc.returncode == 1 and "run the evaluate task first" in proc.stderr
+    assert proc.returncode == 1
+    assert "results_folder: summary.json: not found: run the evaluate task (dataperf run vision_debugging " \
+           "--task=evaluate) first" in proc.stderr
 
 
 def test_official_download_over_loopback(tmp_path, http_folder):

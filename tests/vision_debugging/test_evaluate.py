@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from common.core.errors import DataPerfError
 from common.results.publish import runs
 from vision_debugging import config
 from vision_debugging.data import load_task, task_files
@@ -36,9 +37,19 @@ def test_scores_equal_the_naive_original(tmp_path, compat):
              "worst": np.concatenate([right, wrong])}
     if compat:  # what only the original accepts: short lists, duplicates, the one-line loophole
         files.update({"short": wrong[:3], "dupes": np.concatenate([wrong[:2], wrong[:2], right]), "oneline": right[:1]})
+    names = {method: f"09j2d-flipped_{method}.txt" for method in files}
+    if compat:   # the original names this method 'm.v2' (every '.txt' removed); an empty file fails there
+        files["m.v2"], names["m.v2"] = rng.permutation(n), "09j2d-flipped_m.txt.v2.txt"
+        (ws / "submissions" / "09j2d-flipped_empty.txt").write_text("")
     for method, order in files.items():
-        (ws / "submissions" / f"09j2d-flipped_{method}.txt").write_text("\n".join(map(str, order)))
-    evaluate(**evaluate_args(ws))
+        (ws / "submissions" / names[method]).write_text("\n".join(map(str, order)))
+    if compat:
+        with pytest.raises(DataPerfError, match=r"09j2d-flipped_empty.txt: empty file \(the original evaluator fails"):
+            evaluate(**evaluate_args(ws))
+        with pytest.raises(Exception, match="no kernel matching"):   # the original's pyarrow take([])
+            naive_curve(task.files.train, task.files.test, task.files.groundtruth, [], n)
+    else:
+        evaluate(**evaluate_args(ws))
     result = json.loads((ws / "results" / "09j2d-flipped_evaluation.json").read_text())
     for method, order in files.items():
         before, accs, fraction = naive_curve(task.files.train, task.files.test, task.files.groundtruth,

@@ -145,7 +145,7 @@ def test_cli_prints_one_line_and_exits_1(ws, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "vision_debugging", "evaluate", *args], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"error: submission_folder: {TASK_A}_m.txt: is a symbolic link (or lies under " \
-                                  "one): supply the file itself"
+                                  f"one): supply the file itself (submission_folder is {folder})"
 
 
 # --------------------------------------------------------------- fuzzing

@@ -58,7 +58,6 @@ def test_several_problems_reported_together(tmp_path):
 def test_compat_accepts_what_the_original_accepted(tmp_path):
     assert parse_submission(_file(tmp_path, "3\n"), N, True).tolist() == [3]  # one line
     assert parse_submission(_file(tmp_path, "1\n1\n +2 \n"), N, True).tolist() == [1, 1, 2]
-    assert parse_submission(_file(tmp_path, ""), N, True).tolist() == []
     # only the first N lines are used, so a bad index after them does not matter
     assert parse_submission(_file(tmp_path, "0\n1\n2\n3\n4\n99\n"), N, True).tolist() == [0, 1, 2, 3, 4]
 
@@ -68,6 +67,7 @@ def test_compat_accepts_what_the_original_accepted(tmp_path):
     ("0\nabc\n", "line 2: int() cannot parse 'abc'"),
     ("0\n-1\n", "line 2: index -1 out of range"),
     ("7\n", "line 1: index 7 out of range"),
+    ("", "empty file (the original evaluator fails here too"),   # its pyarrow take([]) has no kernel
 ])
 def test_compat_still_explains_what_crashed_the_original(tmp_path, text, expected):
     assert expected in _error(tmp_path, text, compat=True)
@@ -102,7 +102,7 @@ def test_bad_method_name_and_empty_folder(tmp_path):
         find_submissions(_names(tmp_path, "a_my method.txt"), ["a"], compat=False)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ValidationError, match="no submission files found"):
+    with pytest.raises(ValidationError, match="no submissions found"):
         find_submissions(empty, ["a"], compat=False)
     with pytest.raises(ValidationError, match="submission folder not found"):
         find_submissions(tmp_path / "nope", ["a"], compat=False)
@@ -147,3 +147,29 @@ def test_cli_bad_submission_exits_1_without_traceback(tiny_workspace):
     summary = json.loads((tiny_workspace / "results" / "summary.json").read_text())
     assert summary["ranking"] == [] and {r["method"] for r in summary["refused"]} == {"m"}
     assert "01g317-flipped_m.txt" in [r["file"] for r in summary["refused"]]
+
+
+def _original_method(name: str, data_id: str) -> str:
+    """app/main.py of the original, verbatim in effect: submission.replace(".txt", "").replace(f"{data_id}_", "")."""
+    return name.replace(".txt", "").replace(f"{data_id}_", "")
+
+
+@pytest.mark.parametrize("name", ["a_m.txt", "a_m.txt.v2.txt", "a_my_method.txt", "a_a_m.txt", "a_m_a_x.txt",
+                                  "a_neighbor_shapley (datascope).txt", "a_.txt.txt", "a_x.txtz.txt"])
+def test_compat_names_methods_as_the_original(tmp_path, name):
+    (tmp_path / name).write_text("0\n")
+    found = find_submissions(tmp_path, ["a"], compat=True)
+    assert [s.method for s in found] == [_original_method(name, "a")]
+    if name == "a_m.txt.v2.txt":
+        assert found[0].method == "m.v2"
+
+
+def test_compat_time_file_follows_the_original_name(tmp_path):
+    _names(tmp_path, "a_m.txt.v2.txt", "time_a_m.v2.txt")
+    assert find_submissions(tmp_path, ["a"], compat=True)[0].time_path.name == "time_a_m.v2.txt"
+
+
+def test_compat_refuses_two_files_naming_one_method(tmp_path):
+    _names(tmp_path, "a_m.txt", "a_m.txt.txt", "b_m.txt")
+    with pytest.raises(ValidationError, match=r"a_m.txt.txt: method 'm': a_m.txt names the same method of task a"):
+        find_submissions(tmp_path, ["a", "b"], compat=True)

@@ -129,12 +129,26 @@ def test_compat_reads_like_the_original(ws, pool_ids, tmp_path):
     path = tmp_path / "Cupcake.csv"
     sel = _check(ws, pool_ids, path, _csv(rows + [rows[0], ("ffffffffffffffff", 0)]), compat=True, budget=10)
     assert len(sel.ids) == len(rows) + 1 and sel.ids.count(rows[0][0]) == 2 and set(sel.labels) == {"0", "1"}
-    assert "the original evaluator fails on any other label" in _message(
-        ws, pool_ids, path, _csv(rows + [(rows[0][0], "1.0")]), compat=True)
-    assert "only label 1" in _message(ws, pool_ids, path, _csv(rows[:20]), compat=True)
+    # Any text is a class of its own, as Spark reads it: '1.0' and ' 1' too (what the fit then predicts decides
+    # whether the original can score it: see test_compat_labels_score_or_fail_as_the_original).
+    odd = _check(ws, pool_ids, path, _csv(rows + [(pool_ids[300], "1.0")]), compat=True)
+    assert set(odd.labels) == {"0", "1", "1.0"}
+    assert "empty label (Spark reads it as null" in _message(ws, pool_ids, path, _csv(rows + [(rows[0][0], "")]),
+                                                             compat=True)
+    assert "only label '1'" in _message(ws, pool_ids, path, _csv(rows[:20]), compat=True)
+    assert "only label '1.0'" in _message(ws, pool_ids, path, _csv([(i, "1.0") for i, _ in rows]), compat=True)
     spaced = _csv(rows).replace(",1\n", ", 1\n")
     assert _check(ws, pool_ids, path, spaced).ids == sorted(i for i, _ in rows)
-    assert "found ' 1'" in _message(ws, pool_ids, path, spaced, compat=True)
+    assert set(_check(ws, pool_ids, path, spaced, compat=True).labels) == {"0", " 1"}
+    # The header stays as Spark reads it too: ' Confidence' is not the label column.
+    assert "missing ['Confidence']" in _message(ws, pool_ids, path, _csv(rows, "ImageID, Confidence"), compat=True)
+    assert _check(ws, pool_ids, path, _csv(rows, "ImageID, Confidence")).ids == sorted(i for i, _ in rows)
+    # JSON labels are Dynabench's numbers: 1.0 is 1.
+    flat = json.dumps({i: float(label) for i, label in rows})
+    (tmp_path / "Cupcake.json").write_text(flat)
+    as_json = validate(tmp_path / "Cupcake.json", read_entries(tmp_path / "Cupcake.json", "Cupcake", True),
+                       PoolIndex(read_pool_ids(layout(ws / "data").pool)), 1000, True)
+    assert sorted(zip(as_json.ids, as_json.labels)) == sorted((i, str(label)) for i, label in rows)
     assert "no ImageID of the file is in the candidate pool" in _message(
         ws, pool_ids, path, _csv([("ffffffffffffffff", 0)]), compat=True)
 
@@ -172,6 +186,44 @@ def test_scores_equal_the_original(tmp_path, compat):
             want = original_scores(lay.pool, ws / "submissions" / method / f"{concept}.csv", lay.test_set(concept))
             assert ours[concept] == pytest.approx(want, abs=1e-12), (method, concept)
     assert set(summary) == ({"valid", "noisy"} if compat else {"valid"})
+
+
+def test_compat_labels_score_or_fail_as_the_original(tmp_path):
+    """Labels other than '0'/'1' (a CSV written from floats: '1.0') are classes of their own for the original.
+    It scores the file when the model predicts only '0' and '1' on the test set, and fails (its positive-class
+    scores on a multiclass target) when it predicts another: compat does exactly the same."""
+    ws = make_workspace(tmp_path / "ws")
+    ids = read_pool_ids(layout(ws / "data").pool).to_pylist()
+    base = {c: _valid_rows(ws, ids, c, n_neg=60) for c in CONCEPTS}
+    variants = {
+        "few_floats": {c: rows[:-3] + [(i, "1.0") for i, _ in rows[-3:]] for c, rows in base.items()},
+        "float_positives": {c: [(i, "1.0" if label else "0") for i, label in rows] for c, rows in base.items()},
+        "all_floats": {c: [(i, f"{label}.0") for i, label in rows] for c, rows in base.items()},
+    }
+    for method, rows in variants.items():
+        _submit(ws, method, rows)
+    set_parameters(ws, {**TINY, "evaluate": {"compat": True}})
+    with pytest.raises(DataPerfError) as info:
+        evaluate(ws / "parameters.yaml", ws / "data", ws / "submissions", ws / "results")
+    summary = json.loads((ws / "results" / "summary.json").read_text())
+    refused = {r["method"] for r in summary["refused"]}
+    lay = layout(ws / "data")
+    outcomes = {}
+    for method in variants:
+        crashed = False
+        for concept in CONCEPTS:
+            try:
+                want = original_scores(lay.pool, ws / "submissions" / method / f"{concept}.csv", lay.test_set(concept))
+            except ValueError:
+                crashed = True
+                continue
+            if method not in refused:
+                ours = json.loads((ws / "results" / f"{method}_result.json").read_text())
+                assert ours[concept] == pytest.approx(want, abs=1e-12), (method, concept)
+        outcomes[method] = crashed
+        assert (method in refused) == crashed, method
+    assert outcomes == {"few_floats": False, "float_positives": True, "all_floats": True}   # both kinds tested
+    assert "besides '0' and '1'" in str(info.value) and "Cupcake.csv" in str(info.value)
 
 
 def test_pool_may_be_one_file_and_a_bad_file_fails_cleanly(tmp_path, pool_ids):

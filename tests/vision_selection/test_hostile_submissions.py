@@ -155,7 +155,11 @@ def test_fuzz_training_sets_parse_or_fail_cleanly(ws, pool):
             except DataPerfError:
                 return
         assert len(selection.ids) == len(selection.labels) and set(selection.ids) <= set(ids)
-        assert {str(label) for label in selection.labels} == {"0", "1"}
+        labels = {str(label) for label in selection.labels}
+        if compat and suffix == "csv":   # Spark's text: any non-empty label is a class of its own, two at least
+            assert len(labels) >= 2 and "" not in labels
+        else:
+            assert labels == {"0", "1"}
         assert compat or len(selection.ids) <= 10
 
     run()

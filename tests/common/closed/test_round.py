@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 from common.closed.docker_runner import Finished
+from common.closed.leftovers import ViewFolders
 from common.closed.limits import parse_limits
 from common.closed.outcomes import container_outcome
 from common.closed.round import run_round
 from common.closed.views import PARAMETERS, load_round_parameters, permitted_names, view_for
-from common.closed.leftovers import ViewFolders
 from common.core.errors import DataPerfError, ValidationError
-from common.tasks.local import run_tasks
 from common.parameters.schema import secret_digest
+from common.tasks.local import run_tasks
 from common.untrusted.container_output import Extracted
 from support.closed import TEMPLATE_CLASSES, FakeRunner, honest, round_workspace, run_command, use_templates
 

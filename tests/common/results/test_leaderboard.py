@@ -117,3 +117,76 @@ def test_refusals_refuse_a_method_with_any_bad_file_and_keep_the_others(tmp_path
         refusals.raise_if_any()
     assert "elsewhere.txt: one" in str(info.value)
     S.Refusals(tmp_path).raise_if_any()     # nothing refused: no error
+
+
+def _schema_1(summary: dict) -> dict:
+    """A summary as schema 1 wrote it: no split, no ranks."""
+    old = {k: v for k, v in summary.items() if k not in ("split", "ranking_method", "rank_statistics")}
+    return {**old, "schema": S.SCHEMA_1}
+
+
+def test_read_accepts_schema_1_and_2_and_nothing_else(tmp_path):
+    import json
+    path = tmp_path / "summary.json"
+    current = _build()
+    assert current["schema"] == "dataperf-summary/2" and current["split"] is None
+    for document in (current, _schema_1(current)):
+        path.write_text(json.dumps(document))
+        assert S.read(path)["ranking"] == ["a", "b", "c"]
+    path.write_text(json.dumps({**current, "schema": "dataperf-summary/3"}))
+    with pytest.raises(DataPerfError, match="not a summary of this version"):
+        S.read(path)
+    # schema 2 must say "no split" and "no ranks" explicitly
+    path.write_text(json.dumps({k: v for k, v in current.items() if k != "ranking_method"}))
+    with pytest.raises(DataPerfError, match="split, ranking_method and rank_statistics must be present"):
+        S.read(path)
+
+
+def _ranked():
+    """A schema 2 summary with a split and rank statistics (common.results.parts on a toy cube)."""
+    import numpy as np
+    from common.results import ranking
+    from common.results.parts import GroupItems, Settings, annotate
+    rng = np.random.default_rng(0)
+    correct = {m: rng.random(200) < p for m, p in (("a", 0.9), ("b", 0.7), ("c", 0.5))}
+    items = {g: GroupItems(rng.integers(0, 2, 200), lambda idx: {m: float(c[idx].mean()) for m, c in correct.items()},
+                           lambda idx, methods: ranking.MeanScorer(np.stack([correct[m][idx] for m in methods])))
+             for g in ("x", "y")}
+    results = [S.MethodScores(m, {g: float(c.mean()) for g in items}) for m, c in correct.items()]
+    summary = S.build("cube", "A cube", F1, "concept", ["x", "y"], results)
+    annotate(summary, items, Settings(12345, 0.3, replicates=100))
+    return summary
+
+
+BROKEN = {
+    "split of text": lambda s: s.update(split="public"),
+    "a fraction of 1": lambda s: s["split"].update(public_fraction=1.0),
+    "part counts of text": lambda s: s["split"]["items"]["x"].update(public="3"),
+    "a split of an unknown group": lambda s: s["split"]["items"].update({"../z": {"public": 1, "private": 1}}),
+    "no B": lambda s: s["ranking_method"].pop("B"),
+    "B of zero": lambda s: s["ranking_method"].update(B=0),
+    "resolution as text": lambda s: s["ranking_method"].update(resolution_ok="yes"),
+    "an unknown part": lambda s: s["rank_statistics"].update(secret=s["rank_statistics"]["all"]),
+    "a ghost in the bands": lambda s: s["rank_statistics"]["all"]["groups"].append(["ghost"]),
+    "a method left out of the bands": lambda s: s["rank_statistics"]["public"]["groups"].pop(),
+    "rank frequencies as text": lambda s: s["rank_statistics"]["all"]["methods"]["a"].update(rank_frequencies="x"),
+    "countless rank frequencies": lambda s: s["rank_statistics"]["all"]["methods"]["a"].update(
+        rank_frequencies=[[1, 0.1]] * 10_000),
+    "an interval of one rank": lambda s: s["rank_statistics"]["private"]["methods"]["b"].update(rank_ci95=[1]),
+    "a rank group of text": lambda s: s["methods"]["a"]["ranks"].update(rank_group="1"),
+    "a boolean rank group": lambda s: s["methods"]["a"]["parts"]["public"].update(rank_group=True),
+    "a part score of NaN": lambda s: s["methods"]["b"]["parts"]["private"].update(score=float("nan")),
+    "a method without parts": lambda s: s["methods"]["c"].pop("parts"),
+    "a third part": lambda s: s["methods"]["c"]["parts"].update(holdout={"score": 0.5}),
+}
+
+
+def test_a_summary_with_a_split_and_ranks_has_the_shape_readers_need():
+    assert S.shape_problem(_ranked()) is None
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_the_shape_check_covers_the_split_and_the_ranks(case):
+    summary = _ranked()
+    BROKEN[case](summary)
+    assert S.shape_problem(summary), case

@@ -19,7 +19,8 @@ CUBES = registry.names()
 from common.results.publish import current
 from common.results.report import collect, combined_table, render, write_report
 
-from support.report import REFUSED_METHOD, TIED_METHOD
+from support.parts import assert_seed_nowhere
+from support.report import REFUSED_METHOD, SPLIT_SEED, TIED_METHOD
 
 
 def _summary(suite, cube):
@@ -37,7 +38,7 @@ def test_every_cube_has_a_leaderboard_in_rank_order(suite):
         summary = _summary(suite, cube)
         section = _section(page, cube)
         assert html.escape(summary["title"]) in section
-        rows = re.findall(r'<tr class="lb-row" data-cube="([^"]+)" data-method="([^"]+)">', section)
+        rows = re.findall(r'<tr class="lb-row[^"]*" data-cube="([^"]+)" data-method="([^"]+)">', section)
         assert rows == [(cube, m) for m in summary["ranking"]] and len(rows) >= 2
         for method in summary["ranking"]:
             s = summary["methods"][method]
@@ -78,8 +79,9 @@ def test_figures_are_embedded_and_nothing_is_fetched(suite):
     page = render(collect(report_places(suite)))
     for cube in CUBES:
         pngs = sorted(p.name for p in (suite / cube / "plots").glob("*.png"))
+        ranks = [f"rank_distribution_{part}.png" for part in ("all", "public", "private")]
         section = _section(page, cube)
-        assert re.findall(r"<figcaption>([^<]+)</figcaption>", section) == pngs
+        assert re.findall(r"<figcaption>([^<]+)</figcaption>", section) == ranks + pngs
         for uri in re.findall(r'<img src="data:image/png;base64,([^"]+)"', section):
             assert base64.b64decode(uri).startswith(b"\x89PNG")
     # self-contained: no external style sheet, script, image or font
@@ -159,12 +161,84 @@ def test_write_report_default_place(suite, tmp_path):
 @pytest.mark.parametrize("cube", CUBES)
 def test_summary_files_follow_the_schema(suite, cube):
     summary = _summary(suite, cube)
-    assert summary["schema"] == "dataperf-summary/1" and summary["cube"] == cube
+    assert summary["schema"] == "dataperf-summary/2" and summary["cube"] == cube
     head = (suite / cube / "results" / "summary.csv").read_text().splitlines()[0].split(",")
-    assert head[:11] == ["rank", "method", "score", "direction", "mean", "std", "ci95_low", "ci95_high", "n",
-                         "dynabench_percent", "seconds"]
-    assert head[11 + len(summary["extras"]):] == [f"{summary['group_by']}:{g}" for g in summary["groups"]]
+    assert head[:17] == ["rank", "method", "score", "direction", "mean", "std", "ci95_low", "ci95_high", "n",
+                         "dynabench_percent", "seconds", "rank_group", "p_first", "public_score",
+                         "public_rank_group", "private_score", "private_rank_group"]
+    assert head[17 + len(summary["extras"]):] == [f"{summary['group_by']}:{g}" for g in summary["groups"]]
+    assert summary["split"]["public_fraction"] == 0.3 and set(summary["split"]["items"]) == set(summary["groups"])
+    for s in summary["methods"].values():
+        assert set(s["parts"]) == {"public", "private"} and s["ranks"]["rank_group"] >= 1
+        assert set(s["parts"]["public"]) == {"score", "rank", "rank_group", "p_first", "rank_median", "rank_ci95",
+                                             "groups"}
     for s in summary["methods"].values():
         low, high = summary["score"]["range"]
         assert low <= s["ci95_low"] <= s["mean"] <= s["ci95_high"] <= high
         assert s["mean"] == pytest.approx(sum(s["groups"].values()) / len(s["groups"]))
+
+
+def test_a_split_shows_the_parts_side_by_side_the_bands_and_the_rank_figures(suite):
+    page = render(collect(report_places(suite)))
+    for cube in CUBES:
+        summary, section = _summary(suite, cube), _section(page, cube)
+        assert "<h3>Public and private parts</h3>" in section and "<h3>Rank distributions</h3>" in section
+        rows = re.findall(r'<tr class="part-row[^"]*" data-cube="[^"]+" data-method="([^"]+)">', section)
+        private = sorted(summary["ranking"], key=lambda m: (summary["methods"][m]["parts"]["private"]["rank"], m))
+        assert rows == private
+        for method in summary["ranking"]:
+            parts = summary["methods"][method]["parts"]
+            row = section[section.index(f'data-method="{method}">', section.index('class="parts"')):]
+            row = row[:row.index("</tr>")]
+            assert re.findall(r'<td class="num score">([^<]+)</td>', row) == \
+                [f"{parts['public']['score']:.4f}", f"{parts['private']['score']:.4f}"]
+            band = "odd" if summary["methods"][method]["ranks"]["rank_group"] % 2 else "even"
+            assert f'<tr class="lb-row band-{band}" data-cube="{cube}" data-method="{method}">' in section
+        assert f"{summary['ranking_method']['B']} paired bootstrap resamples" in section
+    assert "<script" not in page
+
+
+def test_a_public_winner_who_is_not_first_on_the_private_part_is_marked(suite, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(suite / "vision_selection", root / "vision_selection")
+    path = current(root / "vision_selection" / "results") / "summary.json"
+    summary = json.loads(path.read_text())
+    first, second = summary["ranking"][:2]
+    parts = {m: summary["methods"][m]["parts"] for m in (first, second)}
+    parts[second]["public"].update(rank=1)
+    parts[first]["public"].update(rank=2)
+    parts[first]["private"].update(rank=1)
+    parts[second]["private"].update(rank=2)
+    path.write_text(json.dumps(summary))
+    section = _section(render(collect(report_places(root))), "vision_selection")
+    assert section.count('class="flag"') == 2                           # in the leaderboard and the parts table
+    assert f'<tr class="part-row falls" data-cube="vision_selection" data-method="{second}">' in section
+    assert "public #1, private #2" in section and "first on the public part, not on the private part" in section
+
+
+def test_schema_1_summaries_still_render(suite, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(suite / "data_acquisition", root / "data_acquisition")
+    path = current(root / "data_acquisition" / "results") / "summary.json"
+    summary = json.loads(path.read_text())
+    for key in ("split", "ranking_method", "rank_statistics"):
+        summary.pop(key)
+    for entry in summary["methods"].values():
+        entry.pop("parts"), entry.pop("ranks")
+    summary["schema"] = "dataperf-summary/1"
+    path.write_text(json.dumps(summary))
+    report = next(r for r in collect(report_places(root)) if r.cube == "data_acquisition")
+    assert report.summary and not report.problem and report.rank_figures == []
+    section = _section(render([report]), "data_acquisition")
+    rows = re.findall(r'<tr class="lb-row" data-cube="data_acquisition" data-method="([^"]+)">', section)
+    assert rows == summary["ranking"]
+    assert "Public and private parts" not in section and "Rank distributions" not in section
+    assert "<th class=\"num\">group</th>" not in section
+
+
+def test_the_split_seed_is_in_no_result_file_nor_the_page(suite):
+    page = render(collect(report_places(suite)))
+    places = [suite / cube / folder for cube in CUBES for folder in ("results", "plots")]
+    assert assert_seed_nowhere(SPLIT_SEED, *places, texts=(page, combined_table(collect(report_places(suite))))) > 20
+    for cube in CUBES:
+        assert _summary(suite, cube)["run"]["parameters"]["evaluate"]["split"]["seed"].startswith("sha256:")

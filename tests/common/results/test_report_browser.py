@@ -1,5 +1,7 @@
-"""The report in a real browser: headless Chromium (Debian's `chromium`) renders the page of the tiny suite, takes a
-screenshot, and a script checks that every leaderboard row can be seen and that no image is broken.
+"""The report in a real browser: headless Chromium (Debian's `chromium`) renders the page of the tiny suite (every cube
+with a public/private split and rank statistics), takes a screenshot, and a script checks that every leaderboard
+row and every row of the public/private table can be seen and that no image (the rank distributions included) is
+broken.
 
 Skipped only where no Chromium is installed; CI (.ci/run) installs it.  The browser gets no network: a host
 resolver rule maps every name to nothing, so a page that needed one would show broken images and fail here.
@@ -34,12 +36,12 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 CHECK = """<script>
 window.addEventListener("load", function () {
   var out = {rows: [], images: []};
-  document.querySelectorAll("tr.lb-row").forEach(function (row) {
+  document.querySelectorAll("tr.lb-row, tr.part-row").forEach(function (row) {
     row.scrollIntoView({block: "center"});
     var box = row.getBoundingClientRect();
     var hit = document.elementFromPoint(box.left + Math.min(box.width / 2, 30), box.top + box.height / 2);
     out.rows.push({cube: row.dataset.cube, method: row.dataset.method, width: box.width, height: box.height,
-                   seen: row.contains(hit)});
+                   table: row.classList.contains("part-row") ? "parts" : "leaderboard", seen: row.contains(hit)});
   });
   Array.prototype.forEach.call(document.images, function (img) {
     out.images.push({alt: img.alt, ok: img.complete && img.naturalWidth > 0, width: img.naturalWidth});
@@ -78,11 +80,14 @@ def test_every_leaderboard_row_is_visible_and_no_image_is_broken(suite, tmp_path
     page = render(reports)
     result = _checked(tmp_path, page)
     expected = [(r.cube, m) for r in reports for m in r.summary["ranking"]]
-    assert [(row["cube"], row["method"]) for row in result["rows"]] == expected
+    assert [(row["cube"], row["method"]) for row in result["rows"] if row["table"] == "leaderboard"] == expected
     assert {cube for cube, _ in expected} == set(CUBES)
+    parts = sorted((row["cube"], row["method"]) for row in result["rows"] if row["table"] == "parts")
+    assert parts == sorted(expected)                      # every cube has a split: every method in its table
     hidden = [row for row in result["rows"] if not (row["seen"] and row["height"] > 0 and row["width"] > 0)]
     assert not hidden
-    figures = sum(len(r.images) for r in reports)
+    figures = sum(len(r.images) + len(r.rank_figures) for r in reports)
+    assert all(len(r.rank_figures) == 3 for r in reports)
     assert len(result["images"]) == figures > 0
     assert [image for image in result["images"] if not image["ok"]] == []
 

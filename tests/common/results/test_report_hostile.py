@@ -62,6 +62,13 @@ MALFORMED = {
     "a boolean rank": lambda s: s["methods"][s["ranking"][0]].update(rank=True),
     "groups that are not names": lambda s: s.update(groups=[{"a": 1}]),
     "deep nesting": lambda s: "[" * 3000 + "]" * 3000,
+    "rank bands naming a ghost": lambda s: s["rank_statistics"]["all"]["groups"].append(["ghost"]),
+    "countless rank frequencies": lambda s: s["rank_statistics"]["public"]["methods"][s["ranking"][0]].update(
+        rank_frequencies=[[1, 0.5]] * 100_000),
+    "a rank group of text": lambda s: s["methods"][s["ranking"][0]]["ranks"].update(rank_group="<b>1</b>"),
+    "a part score of text": lambda s: s["methods"][s["ranking"][0]]["parts"]["public"].update(score="0.5"),
+    "a split without part scores": lambda s: s["methods"][s["ranking"][0]].pop("parts") and None,
+    "a bootstrap of no replicates": lambda s: s["ranking_method"].update(B=-1),
     "a huge integer": lambda s: '{"schema": ' + "9" * 5000 + "}",
 }
 
@@ -143,12 +150,7 @@ def test_a_png_that_is_a_link_fifo_or_hard_link_is_left_out(copy, tmp_path):
 def test_names_with_control_characters_are_escaped_in_the_table(copy):
     name = "evil\x1b]0;pwned\x07\x1b[2J"
 
-    def rename(summary):
-        first = summary["ranking"][0]
-        summary["ranking"][0] = name
-        summary["methods"][name] = summary["methods"].pop(first)
-
-    _rewrite(copy, "data_acquisition", rename)
+    _rewrite(copy, "data_acquisition", lambda summary: rename_first(summary, name))
     table = combined_table(collect(copy))
     assert "evil\\x1b]0;pwned\\x07" in table and "\x1b" not in table and "\x07" not in table
 
@@ -160,3 +162,37 @@ def test_report_command_on_a_hostile_workspace_is_one_line_or_a_page(copy, tmp_p
                           f"--output={tmp_path / 'page.html'}"], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in run.stderr
     assert run.returncode == 1 and run.stderr.startswith("error: no cube has results")
+
+
+def test_too_many_methods_for_a_rank_figure_are_named_not_drawn(copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(report_module, "MAX_RANK_PLOT_METHODS", 1)
+    reports = {r.cube: r for r in collect(copy)}
+    vs = reports["vision_selection"]
+    assert vs.summary and vs.rank_figures == []
+    assert any(note.startswith("rank distributions: 2 methods, at most 1 are drawn") for note in vs.skipped)
+    page = report_module.render(list(reports.values()))
+    assert "<h3>Rank distributions</h3>" not in page and "<h3>Public and private parts</h3>" in page
+
+
+def rename_first(summary: dict, new: str) -> None:
+    """The first method renamed everywhere it is named (the rank statistics too)."""
+    old = summary["ranking"][0]
+
+    def swap(name):
+        return new if name == old else name
+    summary["ranking"] = [swap(m) for m in summary["ranking"]]
+    summary["methods"] = {swap(m): e for m, e in summary["methods"].items()}
+    for stats in summary.get("rank_statistics", {}).values():
+        stats["ranking"] = [swap(m) for m in stats["ranking"]]
+        stats["groups"] = [[swap(m) for m in band] for band in stats["groups"]]
+        stats["methods"] = {swap(m): e for m, e in stats["methods"].items()}
+
+
+def test_hostile_method_names_are_text_in_the_rank_figures_and_tables(copy, tmp_path):
+    hostile = "<img src=x onerror=alert(1)>$\\frac{1}{2}$"
+    _rewrite(copy, "vision_selection", lambda summary: rename_first(summary, hostile))
+    path, reports = write_report(copy, tmp_path / "page.html")
+    vs = next(r for r in reports if r.cube == "vision_selection")
+    assert vs.summary and len(vs.rank_figures) == 3
+    page = path.read_text()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

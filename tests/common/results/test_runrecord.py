@@ -35,19 +35,25 @@ SEED = 2**127 + 4242
 
 @pytest.mark.parametrize("cube", registry.names())
 def test_a_secret_parameter_is_recorded_as_its_hash_only(cube):
-    """data.seed regenerates a closed round's hidden data: every record holds a domain-separated hash of it."""
+    """data.seed regenerates a closed round's hidden data, evaluate.split.seed says which hidden items decide the
+    final ranking: every record holds a domain-separated hash of each."""
     schema = registry.get(cube).schema
-    assert [name for name, rule in schema.root.leaves().items() if rule.secret] == ["data.seed"]
-    params = Parameters.from_defaults(schema, {"data": {"seed": SEED}})
+    assert [name for name, rule in schema.root.leaves().items() if rule.secret] == ["data.seed",
+                                                                                    "evaluate.split.seed"]
+    params = Parameters.from_defaults(schema, {"data": {"seed": SEED}, "evaluate": {"split": {"seed": SEED + 1}}})
     record = run_record("evaluate", params)
     assert record["parameters"]["data"]["seed"] == secret_digest("data.seed", SEED)
-    assert params.get("data.seed") == SEED                      # the values the tasks read are untouched
+    assert record["parameters"]["evaluate"]["split"]["seed"] == secret_digest("evaluate.split.seed", SEED + 1)
+    assert params.get("data.seed") == SEED and params.get("evaluate.split.seed") == SEED + 1   # untouched for tasks
     text = repr(record)
-    for form in (str(SEED), f"{SEED:x}", f"{SEED:X}"):
-        assert form not in text
-    assert {k: v for k, v in record["parameters"].items() if k != "data"} == \
-        {k: v for k, v in params.values.items() if k != "data"}
-    assert run_record("evaluate", Parameters.from_defaults(schema))["parameters"]["data"]["seed"] is None
+    for seed in (SEED, SEED + 1):
+        for form in (str(seed), f"{seed:x}", f"{seed:X}"):
+            assert form not in text
+    assert {k: v for k, v in record["parameters"].items() if k not in ("data", "evaluate")} == \
+        {k: v for k, v in params.values.items() if k not in ("data", "evaluate")}
+    assert record["parameters"]["evaluate"]["split"]["public_fraction"] == 0.3
+    plain = run_record("evaluate", Parameters.from_defaults(schema))["parameters"]
+    assert plain["data"]["seed"] is None and plain["evaluate"]["split"]["seed"] is None
 
 
 def test_the_digest_is_domain_separated():

@@ -142,7 +142,8 @@ def test_a_read_only_results_folder_is_found_before_the_evaluation(tmp_path):
     proc = _evaluate_in_namespace(ws, results, f"mount --bind '{results}' '{results}' && "
                                                f"mount -o remount,bind,ro '{results}'")
     line = one_error_line(proc)
-    assert line == f"error: {results}: the results_folder is not writable (Read-only file system)"
+    # named as the task parameter, and where it is
+    assert line == f"error: results_folder is not writable (Read-only file system) (results_folder is {results})"
     assert "trainings" not in proc.stdout        # the evaluation did not start
 
 
@@ -156,6 +157,6 @@ def test_a_full_results_folder_is_found_before_the_evaluation(tmp_path):
     proc = _evaluate_in_namespace(ws, results, f"mount -t tmpfs -o size=64k tmpfs '{results}' && "
                                                f"(dd if=/dev/zero of='{results}/filler' bs=4k count=100 2>/dev/null; true)")
     line = one_error_line(proc)
-    assert line.startswith(f"error: {results}: the results_folder ") and \
+    assert line.startswith("error: results_folder ") and line.endswith(f"(results_folder is {results})") and \
         ("No space left on device" in line or "bytes free" in line), line
     assert "trainings" not in proc.stdout
