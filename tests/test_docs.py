@@ -22,7 +22,7 @@ BLOCK = re.compile(r"```(?:bash|sh|console)\n(.*?)```", re.S)
 # Placeholders the pages use in commands, and a value of the right kind for each.
 PLACEHOLDERS = {"CUBE": "speech_selection", "IMG": "participant:1", "IMAGE": "participant:1", "DIR": "/tmp/x",
                 "WS": "/tmp/ws", "FILE": "/tmp/f", "URL": "http://127.0.0.1:8000", "TOKEN": "t", "REF": "img:1",
-                "ROUND_DIR": "/tmp/round", "ID": "1", "NAME": "team", "OUT": "/tmp/out", "PATH": "/tmp/p"}
+                "ROUND_DIR": "/tmp/round", "ID": "1", "NAME": "team", "OUT": "/tmp/out", "PATH": str(ROOT)}
 
 
 def _commands() -> list[tuple[str, int, str]]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from common.round import boards, service
-from common.round.app import bearer, client_address, state, upload, who_by_token
+from common.round.server import bearer, client_address, state, upload, who_by_token
 from common.round.db import transaction
 from common.round.manage import close_round, is_closed
 from common.round.security import Who
@@ -73,6 +73,7 @@ class BoardOut(BaseModel):
     measured_on: str
     score: Optional[str]
     direction: str
+    ranked: bool
     rows: list[BoardRow]
 
 

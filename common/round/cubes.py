@@ -291,7 +291,11 @@ class _Discard:
 
 
 def _summary(results: Path) -> dict | None:
-    path = results / "summary.json"
+    """The summary of the result set in view in a results folder (the runner published it as a set)."""
+    from common.results.publish import current
+    if not results.is_dir():
+        return None
+    path = current(results) / "summary.json"
     return read_json(path) if path.exists() else None
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from common.core.errors import DataPerfError
 from common.core.io import write_json, write_text
 from common.results import leaderboard
-from common.results.report import render, collect
+from common.results.report import Place, collect, render
 from common.round.boards import Entry, entries, final_selection
 from common.round.config import RoundConfig, format_time, utc_now
 from common.round.db import Event, RoundState, Submission, SubmissionFile, Team, transaction
@@ -123,7 +123,8 @@ def export_round(cfg: RoundConfig, engine, out: Path) -> list[Path]:
             folder = out / board / cube / "results"
             written.append(write_json(folder / "summary.json", document, keep_previous=False))
             write_text(folder / "summary.csv", leaderboard.to_csv(document), keep_previous=False)
-        reports = collect(out / board)
+        reports = collect([Place(cube, out / board / cube, out / board / cube / "results", out / board / cube / "plots")
+                           for cube in cfg.cubes])
         if any(r.summary for r in reports):
             written.append(write_text(out / f"report-{board}.html", render(reports), keep_previous=False))
     written.append(write_json(out / "submissions.json", record(engine), keep_previous=False))

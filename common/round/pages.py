@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from common.round import boards, service
-from common.round.app import client_address, state, upload, who_by_session, who_by_token
+from common.round.server import client_address, state, upload, who_by_session, who_by_token
 from common.round.config import format_time, utc_now
 from common.round.db import transaction
 from common.round.manage import close_round, is_closed

@@ -81,14 +81,19 @@ def test_a_valid_submission_is_queued_scored_and_shown_on_the_board(live, round_
     assert body["division"] == "open" and body["files"] == 2
     live.score_all()
     done = live.get(f"/api/submissions/{body['id']}", token).json()
-    assert done["state"] == "scored" and done["score"] > 0 and done["score_part"] == "whole"
+    assert done["state"] == "scored" and done["score"] > 0 and done["score_part"] == "public"
     assert [e["state"] for e in done["timeline"]] == ["submitted", "running", "scored"]
     assert sorted(f["name"] for f in done["file_list"]) == ["0.txt", "1.txt"]
     board = live.get("/api/leaderboard/data_acquisition").json()
     assert board["private"] is None
-    assert board["public"]["part"] == "whole" and "no public/private split" in board["public"]["measured_on"]
+    assert board["public"]["part"] == "public" and board["public"]["measured_on"] == "public part of the hidden test"
+    with transaction(live.engine, readonly=True) as session:     # the private score stays hidden until close
+        hidden = session.scalar(select(Submission.score_private).where(Submission.public_id == body["id"]))
+    assert hidden is not None and repr(hidden) not in live.get(f"/api/submissions/{body['id']}", token).text
+    assert repr(hidden) not in live.get("/api/leaderboard/data_acquisition").text
     row = next(r for r in board["public"]["rows"] if r["team"] == "scorers")
-    assert row["score"] == done["score"] and row["submission"] == done["id"] and row["rank_group"] is None
+    assert row["score"] == done["score"] and row["submission"] == done["id"]
+    assert board["public"]["ranked"] and row["rank_group"] >= 1      # the worker ranked the board, its queue empty
 
 
 def test_an_invalid_submission_is_refused_at_once_with_one_line_and_not_counted(live, tmp_path):
@@ -295,6 +300,9 @@ def test_a_closed_round_takes_no_submission_and_publishes_the_private_board(stri
     refused = strict.submit(token, valid_files(round_template), tmp_path / "g")
     assert refused.status_code == 403 and refused.json()["error"] == "the round is closed: no more submissions"
     board = strict.get("/api/leaderboard/data_acquisition").json()
-    assert board["private"]["board"] == "private" and board["private"]["part"] == "whole"
+    assert board["private"]["board"] == "private" and board["private"]["part"] == "private"
     assert [r["team"] for r in board["private"]["rows"]] == ["finalists"]
-    assert board["private"]["rows"][0]["score"] == board["public"]["rows"][0]["score"]
+    with transaction(strict.engine, readonly=True) as session:
+        private_score = session.scalar(select(Submission.score_private)
+                                       .where(Submission.public_id == board["private"]["rows"][0]["submission"]))
+    assert board["private"]["rows"][0]["score"] == private_score != board["public"]["rows"][0]["score"]

@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from common.round.db import Submission, transaction
 from common.round.manage import add_team
 from common.round.worker import Worker
 from support.round import ROOT, ThreadServer, open_copy, submit_direct, valid_files, write_files
@@ -131,7 +133,9 @@ def test_a_team_submits_through_the_form_and_the_organiser_closes_the_round(roun
             private = driver.find_elements(By.CSS_SELECTOR, "#private-board tr.board-row")
             assert sorted(r.find_element(By.CLASS_NAME, "team").text for r in private) == ["Data <Gardeners>",
                                                                                             "Rivals"]
-            assert score in [r.find_element(By.CLASS_NAME, "score").text for r in private]
+            with transaction(engine, readonly=True) as session:       # the private board shows private scores
+                private_score = session.scalar(select(Submission.score_private).where(Submission.public_id == submission))
+            assert f"{private_score:.4f}" in [r.find_element(By.CLASS_NAME, "score").text for r in private]
             driver.save_screenshot(str(shots / "round-board-private.png"))
         finally:
             driver.quit()

@@ -13,7 +13,7 @@ from common.round.worker import Worker
 from support.round import reference_summary, submit_direct, team_id, valid_files
 
 BOTH = pytest.mark.parametrize("round_db", ["sqlite", "postgresql"], indirect=True)
-METHODS = ("uniform", "quality_greedy", "cheapest_first")
+METHODS = ("uniform", "quality_greedy", "single", "nothing")
 
 
 def groups_of(board) -> dict[str, int | None]:
@@ -23,18 +23,20 @@ def groups_of(board) -> dict[str, int | None]:
 @BOTH
 def test_rank_groups_are_those_of_the_submissions_evaluated_together(round_db, round_template, tmp_path):
     cfg, engine, _ = round_db
-    files = {m: valid_files(round_template, m) for m in METHODS}
+    files = {m: valid_files(round_template, m) for m in METHODS[:-1]}
     assert all(files.values()), "the template's baselines are the valid submissions"
+    # buys nothing: scored 0 on every item (the default mode), a rank group below the baselines' whatever the data
+    files["nothing"] = {name: b"0," * text.count(b",") + b"0\n" for name, text in files["uniform"].items()}
     team_of = {m: f"team-{m}" for m in METHODS}
     for method in METHODS:
         submit_direct(cfg, engine, team_id(engine, team_of[method]), files[method], tmp_path / method)
     Worker(cfg, engine).run(once=True)            # scores all three, then ranks the board (the queue is empty)
     board = public_board(engine, "data_acquisition")
-    assert board.ranked and len(board.rows) == 3
+    assert board.ranked and len(board.rows) == len(METHODS)
     reference = reference_summary(cfg, files, tmp_path / "reference")
     expected = {team_of[m]: reference["methods"][m]["parts"]["public"]["rank_group"] for m in METHODS}
-    assert groups_of(board) == expected
-    assert all(isinstance(group, int) and group >= 1 for group in expected.values())
+    assert groups_of(board) == expected, expected
+    assert expected["team-nothing"] > min(expected.values())     # the groups tell something apart
 
     # a new best submission changes the board: its rank groups are unknown until a worker ranks it again
     submit_direct(cfg, engine, team_id(engine, "late"), files["quality_greedy"], tmp_path / "late")
@@ -42,7 +44,7 @@ def test_rank_groups_are_those_of_the_submissions_evaluated_together(round_db, r
     job = worker.claim()
     worker.process(job)
     changed = public_board(engine, "data_acquisition")
-    assert len(changed.rows) == 4 and not changed.ranked and set(groups_of(changed).values()) == {None}
+    assert len(changed.rows) == len(METHODS) + 1 and not changed.ranked and set(groups_of(changed).values()) == {None}
     worker.rank_boards()
     assert public_board(engine, "data_acquisition").ranked
 
@@ -52,10 +54,10 @@ def test_rank_groups_are_those_of_the_submissions_evaluated_together(round_db, r
     assert result.exit_code == 0, result.output
     private = private_board(engine, cfg, "data_acquisition")
     assert private.ranked and private.part == "private"
-    four = {**files, "late": files["quality_greedy"]}
-    reference = reference_summary(cfg, four, tmp_path / "reference-four")
+    everyone = {**files, "late": files["quality_greedy"]}
+    reference = reference_summary(cfg, everyone, tmp_path / "reference-everyone")
     assert groups_of(private) == {team_of.get(m, m): reference["methods"][m]["parts"]["private"]["rank_group"]
-                                  for m in four}
+                                  for m in everyone}
 
 
 @BOTH
