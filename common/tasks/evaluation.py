@@ -22,13 +22,14 @@ the leaderboard, and only then raises the refusals, so what could be scored is n
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.compute import backend
 from common.compute.parallel import resolve_workers, session
-from common.core.errors import display_path
+from common.core.errors import DataPerfError, display_path
 from common.core.first_use import require_data
 from common.cubes import registry
 from common.parameters.schema import Parameters
@@ -142,6 +143,34 @@ class Evaluation:
         """Run records name their inputs relative to the parameters file's folder (the workspace)."""
         return Path(self.params.path).resolve().parent
 
+    def _score_isolating(self, accepted: list, refusals: Refusals) -> Scored:
+        """score(); should it stop on something nobody foresaw (a defect that one submission triggers), each method
+        is scored alone to find the ones it stops on: those are refused with one line, the others scored together
+        and published, so one submission's trouble never costs the rest.  Only on that path is anything repeated."""
+        try:
+            return self.score(accepted)
+        except DataPerfError:
+            raise
+        except Exception:  # noqa: BLE001 - narrowed below to the methods that trigger it
+            methods = sorted({sub.method for sub, _ in accepted})
+            if len(methods) < 2 or os.environ.get("DATAPERF_DEBUG") == "1":
+                raise
+            failing = {}
+            for method in methods:
+                try:
+                    self.score([(sub, checked) for sub, checked in accepted if sub.method == method])
+                except DataPerfError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    failing[method] = exc
+            if not failing or len(failing) == len(methods):
+                raise           # not one method's doing: the guard reports it for the task
+            for method, exc in failing.items():
+                refusals.add(DataPerfError(f"method {method}: scoring stopped by an unexpected {type(exc).__name__} "
+                                           "(a defect of the suite, triggered by this method's files; the other "
+                                           "methods are scored)"), method)
+            return self.score([(sub, checked) for sub, checked in accepted if sub.method not in failing])
+
     def run(self, folder: str | Path) -> Outcome:
         """Evaluate one submission folder: find, check, score, and the summary of it all."""
         folder = Path(folder)
@@ -152,7 +181,7 @@ class Evaluation:
             refusals.add(error, method)
         self.prepare(submissions)
         accepted = refusals.screen(submissions, lambda sub: self.check(sub, folder), lambda sub: sub.method)
-        scored = self.score(accepted)
+        scored = self._score_isolating(accepted, refusals)
         for method, error in scored.refused:
             refusals.add(error, method)
         methods = sorted(set(scored.groups) - refusals.methods)
