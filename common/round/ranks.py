@@ -71,7 +71,11 @@ def refresh(cfg: RoundConfig, engine, round_cubes: dict[str, cubes.RoundCube] | 
             if name not in round_cubes:
                 round_cubes[name] = cubes.round_cube(name, cfg.cube_folder(name))
             key = board_key(board)
-            groups = joint_groups(cfg, engine, board, round_cubes[name])
+            try:
+                groups = joint_groups(cfg, engine, board, round_cubes[name])
+            except cubes.Refused as exc:     # stored as unknown: the same submissions are not tried at every poll
+                log(f"the {board.kind} board of {name} cannot be ranked jointly ({exc}); its rank groups stay empty")
+                groups = {row["submission"]: None for row in board.rows}
             try:
                 with transaction(engine) as session:
                     session.execute(delete(Ranking).where(Ranking.cube == name, Ranking.board == board.kind))

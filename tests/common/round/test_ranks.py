@@ -69,3 +69,23 @@ def test_one_team_alone_is_rank_group_one(round_db, round_template, tmp_path):
     assert board.ranked and groups_of(board) == {"solo": 1}
     close_round(engine)
     assert private_board(engine, cfg, "data_acquisition").ranked is False     # ranked by `round close` or a worker
+
+
+def test_a_board_that_cannot_be_ranked_jointly_is_not_tried_again_at_every_poll(round_db, round_template, tmp_path,
+                                                                                 monkeypatch):
+    from common.round import cubes
+    cfg, engine, _ = round_db
+    for method in ("uniform", "single"):
+        submit_direct(cfg, engine, team_id(engine, method), valid_files(round_template, method), tmp_path / method)
+    calls = []
+
+    def refuse(self, folder):
+        calls.append(folder)
+        raise cubes.Refused("two methods' files clash")
+
+    monkeypatch.setattr(cubes.ContractCube, "rank", refuse)
+    worker = Worker(cfg, engine)
+    worker.run(once=True)
+    worker.rank_boards()
+    board = public_board(engine, "data_acquisition")
+    assert board.ranked and set(groups_of(board).values()) == {None} and len(calls) == 1
