@@ -8,6 +8,10 @@
     dataperf submit / status --server URL --token TOKEN ...           the participants' client
 
 Modules: config (round.yaml), db (tables, engines, migrations), queue (leases and fencing), storage (uploads and
-content-addressed files), cubes (the only module that reaches a cube), worker, boards, security, app (FastAPI),
-pages, export, cli and client.  Nothing here is imported by `dataperf --help`.
+content-addressed files), cubes (the only module that reaches a cube, through the cube contract), worker, boards,
+ranks (rank groups of the boards), security, server (what the API and the pages share), app (FastAPI), api, pages,
+export, cli and client.  Nothing here is imported by `dataperf --help`.
+
+The top layer of common/: it may import any other package of common/ (tasks, results, closed, ...), and none of
+them imports it; it names no cube (tests/common/test_layers.py).
 """

@@ -2,8 +2,9 @@
 
     python tests/benchmarks/round_server.py [--databases sqlite,postgresql] [--clients 20] [--uploads 5]
                                             [--scoring 20] [--scale 0.002] [--markets 2] [--trials 2]
+    python tests/benchmarks/round_server.py --cube speech_selection --databases '' --scoring 20
 
-On a tiny data_acquisition round (the fault test's size unless changed):
+On a tiny data_acquisition round (the fault test's size unless changed), or a small round of --cube (SMALL below):
   1. upload API: a server process (`dataperf round serve`, no worker running), `--clients` threads each sending
      `--uploads` valid submissions through POST /api/submissions; p50 / p99 / max latency and uploads per second,
      per database.  Each upload is validated by the cube's evaluate (cold, in the server's validation processes):
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 CUBE = "data_acquisition"
+# The other cubes' small rounds: their parameters, and their submission files' suffix.
+SMALL = {"speech_selection": ({"data": {"languages": ["en"], "scale": 0.05}, "baselines": {"cv_splits": 3}}, ".json")}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -41,8 +44,10 @@ def make_round(base: Path, args) -> Path:
     from support.round import make_template
     parameters = {"data": {"markets": list(range(args.markets)), "scale": args.scale, "features": 16},
                   "baselines": {"workers": 1}, "evaluate": {"workers": 1, "trials": args.trials}}
+    if args.cube != CUBE:
+        parameters = SMALL[args.cube][0]
     (base / "template").mkdir()
-    return make_template(base / "template" / "round", parameters)
+    return make_template(base / "template" / "round", parameters, args.cube)
 
 
 def upload_benchmark(template: Path, base: Path, database: str | None, label: str, args) -> dict:
@@ -111,9 +116,11 @@ def scoring_benchmark(template: Path, base: Path, args) -> dict:
     folder = base / "scoring" / "round"
     cfg, engine, _ = open_copy(template, folder, None, limits={"per_day": 10_000, "total": 100_000})
     add_team(engine, "scorer")
-    methods = ["uniform", "single", "equal_spend", "summary_similarity", "quality_greedy"]
+    suffix = SMALL[args.cube][1] if args.cube != CUBE else ".txt"
+    methods = sorted(p.name for p in (template.parent / f"{template.name}-valid").iterdir() if p.is_dir())
     for i in range(args.scoring):
-        submit_direct(cfg, engine, 1, valid_files(template, methods[i % len(methods)]), base / "scoring" / f"s{i}")
+        submit_direct(cfg, engine, 1, valid_files(template, methods[i % len(methods)], suffix),
+                      base / "scoring" / f"s{i}", cube=args.cube)
     engine.dispose()
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "common", "round", "worker", str(folder), "--once"], check=True,
@@ -121,11 +128,11 @@ def scoring_benchmark(template: Path, base: Path, args) -> dict:
     worker_s = time.perf_counter() - started
     # one evaluate process per submission, on a copy of the round's data
     workspace = base / "scoring" / "evaluate-ws"
-    shutil.copytree(cfg.cube_folder(CUBE), workspace, ignore=shutil.ignore_patterns("results", "closed"))
+    shutil.copytree(cfg.cube_folder(args.cube), workspace, ignore=shutil.ignore_patterns("results", "closed"))
     started = time.perf_counter()
     for i in range(args.scoring):
         submission = base / "scoring" / f"s{i}"
-        subprocess.run([sys.executable, "-m", "common", "run", CUBE, f"--workspace={workspace}", "--task=evaluate",
+        subprocess.run([sys.executable, "-m", "common", "run", args.cube, f"--workspace={workspace}", "--task=evaluate",
                         f"submission_folder={submission}", f"results_folder={base / 'scoring' / f'r{i}'}"],
                        check=True, env=environment(), cwd=ROOT, capture_output=True)
     processes_s = time.perf_counter() - started
@@ -136,7 +143,8 @@ def scoring_benchmark(template: Path, base: Path, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--cube", default=CUBE, choices=[CUBE, *SMALL])
+    parser.add_argument("--databases", default="sqlite,postgresql", help="'' for the scoring benchmark only")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--uploads", type=int, default=5, help="uploads per client")
     parser.add_argument("--scoring", type=int, default=20, help="submissions scored in the scoring benchmark")
@@ -148,10 +156,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dataperf-round-bench-") as tmp:
         base = Path(tmp)
         template = make_round(base, args)
-        print(f"round: {CUBE}, {args.markets} markets at scale {args.scale}, {args.trials} trials; "
-              f"{args.clients} clients x {args.uploads} uploads", flush=True)
+        if args.cube == CUBE:
+            print(f"round: {CUBE}, {args.markets} markets at scale {args.scale}, {args.trials} trials; "
+                  f"{args.clients} clients x {args.uploads} uploads", flush=True)
+        else:
+            print(f"round: {args.cube}, parameters {SMALL[args.cube][0]}", flush=True)
         postgres = None
-        for label in args.databases.split(","):
+        for label in [d for d in args.databases.split(",") if d and args.cube == CUBE]:   # uploads: DA only
             database = None
             if label == "postgresql":
                 postgres = postgres or PostgresServer(find_initdb()).start()

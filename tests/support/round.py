@@ -20,17 +20,17 @@ TINY = {"data": {"markets": [0, 1], "scale": 0.002, "features": 16}, "baselines"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_template(folder: Path, parameters: dict | None = None) -> Path:
+def make_template(folder: Path, parameters: dict | None = None, cube: str = CUBE) -> Path:
     """A round of the tiny cube (hidden data with a secret seed) and, beside it, the baselines' submissions made
     from the round's public market information: valid files for the tests."""
     from common.tasks.local import run_tasks
     from common.round.manage import init_round
     params = folder.parent / f"{folder.name}-parameters.yaml"
     params.write_text(yaml.safe_dump(parameters or TINY))
-    init_round(folder, [(CUBE, params)], echo=lambda *a: None)
+    init_round(folder, [(cube, params)], echo=lambda *a: None)
     valid = folder.parent / f"{folder.name}-valid"
-    cube_folder = folder / "cubes" / CUBE
-    run_tasks(CUBE, ["create_baselines"], cube_folder, {"submission_folder": str(valid)})
+    cube_folder = folder / "cubes" / cube
+    run_tasks(cube, ["create_baselines"], cube_folder, {"submission_folder": str(valid)})
     shutil.rmtree(cube_folder / "submissions", ignore_errors=True)
     return folder
 
@@ -59,9 +59,10 @@ def open_copy(template: Path, target: Path, database: str | None, **settings):
     return cfg, engine, new_organiser_token(engine)
 
 
-def valid_files(template: Path, method: str = "uniform") -> dict[str, bytes]:
+def valid_files(template: Path, method: str = "uniform", suffix: str = ".txt") -> dict[str, bytes]:
+    """A baseline's submission files (`suffix`: the cube's submission files, not its timing.yaml)."""
     folder = template.parent / f"{template.name}-valid" / method
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.txt"))}
+    return {p.name: p.read_bytes() for p in sorted(folder.glob(f"*{suffix}"))}
 
 
 def invalid_files() -> dict[str, bytes]:
