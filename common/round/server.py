@@ -25,8 +25,8 @@ from common.round.db import Team, transaction
 from common.round.security import (SESSION_COOKIE, Who, is_organiser_token, login_blocked_until, record_login_failure,
                                    session_for_cookie, team_for_token)
 from common.round.service import Refusal
-from common.round.storage import (BlobStore, UploadRefused, UploadTooLarge, is_archive, receive, store_files,
-                                  unpack_archive)
+from common.round.storage import (BlobStore, UploadRefused, UploadTooLarge, check_layout, is_archive, receive,
+                                  store_files, unpack_archive)
 from common.untrusted.files import excerpt
 
 IMAGE_REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$"
@@ -191,6 +191,10 @@ async def upload(request: Request, who: Who, cube_hint: str | None, image_hint: 
                                                     cfg.limits["files"])
                 except UploadRefused as exc:
                     raise Refusal(422, str(exc)) from None
+            try:
+                check_layout([f.name for f in files])
+            except UploadRefused as exc:
+                raise Refusal(422, str(exc)) from None
             layout = await run_in_threadpool(_lay_out, files, folder / "submission")
             reason = await server.validate(cube, layout)
             if reason is not None:

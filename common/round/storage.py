@@ -72,6 +72,23 @@ def check_name(raw: bytes | str) -> str:
     return "/".join(parts)
 
 
+def check_layout(names: list[str]) -> None:
+    """The submitted names can all be laid out at once: none given twice, none both a file and a folder (`a` and
+    `a/b.txt`), or UploadRefused naming the first clash."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UploadRefused(f"file name {excerpt(name, 80)}: given twice")
+        seen.add(name)
+    for name in names:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in seen:
+                raise UploadRefused(f"file name {excerpt(name, 80)}: {excerpt(folder, 80)} would be a file and a "
+                                    "folder at once")
+
+
 @dataclass(frozen=True)
 class StoredFile:
     name: str

@@ -195,3 +195,32 @@ def test_another_teams_token_and_a_stolen_submission_id_get_nothing(hostile, rou
     rescore = httpx.post(f"{url}/api/organiser/submissions/{submission}/rescore",
                          headers={"Authorization": f"Bearer {owner}"})
     assert rescore.status_code == 401                  # a team's token opens no organiser route
+
+
+@pytest.mark.parametrize("names", [("0.txt", "0.txt/1.txt"), ("m/0.txt", "m"), ("a/b/0.txt", "a/b")],
+                         ids=["file-then-under-it", "folder-then-file", "nested"])
+def test_a_name_that_is_both_a_file_and_a_folder_is_refused(hostile, round_template, names):
+    url, cfg, engine = hostile
+    token = add_team(engine, f"clash-{'-'.join(names).replace('/', '_')}")
+    files = valid_files(round_template)
+    response = post_files(url, token, [(names[0], files["0.txt"]), (names[1], files["1.txt"])])
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error.startswith("file name ") and "a file and a folder" in error and "\n" not in error
+    assert nothing_kept(cfg)
+
+
+def test_an_archive_whose_names_clash_is_refused(hostile, round_template):
+    import io
+    import zipfile
+    url, cfg, engine = hostile
+    token = add_team(engine, "clash-archive")
+    files = valid_files(round_template)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("0.txt", files["0.txt"])
+        archive.writestr("0.txt/1.txt", files["1.txt"])
+    response = post_files(url, token, [("submission.zip", buffer.getvalue())])
+    assert response.status_code == 422, response.text
+    assert "a file and a folder" in response.json()["error"]
+    assert nothing_kept(cfg)
