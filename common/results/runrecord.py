@@ -1,6 +1,7 @@
 """The run record stored in every results file: what ran, on what, with which inputs."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -20,13 +21,20 @@ PACKAGES = ("dataperf", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "
 
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict:
-    versions = {}
+    return dict(_versions(tuple(names)))
+
+
+@functools.lru_cache(maxsize=8)
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    # read once per process: a warm scorer writes a record per submission, and reading the installed
+    # distributions' metadata costs more than a small submission's scoring
+    versions = []
     for name in names:
         try:
-            versions[name] = metadata.version(name)
+            versions.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+            versions.append((name, None))
+    return tuple(versions)
 
 
 def input_hashes(paths: Iterable[Path], relative_to: Path | None = None) -> dict:

@@ -32,7 +32,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 CUBE = "data_acquisition"
 # The other cubes' small rounds: their parameters, and their submission files' suffix.
-SMALL = {"speech_selection": ({"data": {"languages": ["en"], "scale": 0.05}, "baselines": {"cv_splits": 3}}, ".json")}
+SMALL = {"speech_selection": ({"data": {"languages": ["en"], "scale": 0.05}, "baselines": {"cv_splits": 3, "workers": 1},
+                                "evaluate": {"workers": 1}}, ".json")}
 
 
 def percentile(values: list[float], p: float) -> float:
