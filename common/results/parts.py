@@ -152,7 +152,7 @@ def annotate(summary: dict, items: Mapping[str, GroupItems], settings: Settings,
                      for part in PARTS}
             entry["parts"] = {part: {"score": scores[part][m][0], "rank": ranks[part][m],
                                      **_rank_fields(stats[part]["methods"][m] if part in stats else None),
-                                     "groups": scores[part][m][1]}
+                                     "groups": scores[part][m][1], **scores[part][m][2]}
                               for part in PARTS}
     if stats:
         method = dict(stats[ALL]["method"])
@@ -173,15 +173,17 @@ def _rank_fields(stats: dict | None) -> dict:
 
 
 def _part_scores(items: Mapping[str, GroupItems], indices: dict[str, np.ndarray], groups: list[str],
-                 methods: list[str], bounds: tuple) -> dict[str, tuple[float, dict[str, float]]]:
-    """Per method: (the mean over the groups of its scores on these items, {group: score})."""
+                 methods: list[str], bounds: tuple) -> dict[str, tuple[float, dict[str, float], dict[str, float]]]:
+    """Per method: (the mean over the groups of its scores on these items, {group: score}, the 95% interval of that
+    mean over the groups, as the whole test's: {ci95_low, ci95_high})."""
     per_group = {g: items[g].score(indices[g]) for g in groups}
     out = {}
     for m in methods:
         values = {g: float(per_group[g][m]) for g in groups}
         if not all(math.isfinite(v) for v in values.values()):
             raise ValueError(f"the score of {m!r} on a part is not a finite number")
-        out[m] = (metrics.summarize(list(values.values()), bounds)["mean"], values)
+        summary = metrics.summarize(list(values.values()), bounds)
+        out[m] = (summary["mean"], values, {"ci95_low": summary["ci95_low"], "ci95_high": summary["ci95_high"]})
     return out
 
 

@@ -57,7 +57,12 @@ def test_parts_are_means_over_the_groups_of_each_groups_part_score():
             assert entry["parts"]["private"]["groups"][g] == it.score(np.flatnonzero(~mask))[m]
     for m, entry in summary["methods"].items():
         for part in ("public", "private"):
-            assert entry["parts"][part]["score"] == np.mean(list(entry["parts"][part]["groups"].values()))
+            values = list(entry["parts"][part]["groups"].values())
+            assert entry["parts"][part]["score"] == np.mean(values)
+            # the part's interval over the groups, as the whole test's (two groups: t with one degree of freedom)
+            half = 12.706204736174707 * np.std(values, ddof=1) / np.sqrt(2)
+            assert entry["parts"][part]["ci95_low"] == pytest.approx(max(0.0, np.mean(values) - half))
+            assert entry["parts"][part]["ci95_high"] == pytest.approx(min(1.0, np.mean(values) + half))
         assert entry["parts"]["public"]["score"] != entry["mean"]
     assert summary["methods"]["good"]["parts"]["private"]["rank"] == 1
     assert summary["methods"]["good"]["parts"]["public"]["rank_group"] == 1
