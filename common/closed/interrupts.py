@@ -15,6 +15,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from common.core.signals import handling
+
 SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
 
@@ -48,9 +50,5 @@ def interruptible() -> Iterator[None]:
             return
         raise Interrupted(signum)
 
-    previous = {s: signal.signal(s, handler) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
-    try:
+    with handling([s for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN], handler):
         yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)

@@ -107,13 +107,14 @@ def worker(round_dir, once):
     def run():
         import signal
         import threading
+        from common.core.signals import handling
         from common.round.manage import open_round
         from common.round.worker import Worker
         cfg, engine = open_round(round_dir)
         stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):    # finish the submission in hand, then stop
-            signal.signal(sig, lambda *_: stop.set())
-        Worker(cfg, engine).run(once=once, stop=stop)
+        # finish the submission in hand, then stop; the pools a scoring forks still die of SIGTERM
+        with handling((signal.SIGTERM, signal.SIGINT), lambda *_: stop.set()):
+            Worker(cfg, engine).run(once=once, stop=stop)
     _guarded(run)
 
 

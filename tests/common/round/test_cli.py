@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 
@@ -65,8 +66,11 @@ def test_a_round_from_init_to_export(tmp_path):
     for team, method in ((1, "uniform"), (2, "quality_greedy")):
         files = {p.name: p.read_bytes() for p in sorted((own / method).glob("*.txt"))}
         submit_direct(cfg, engine, team, files, tmp_path / method)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     scored = runner.invoke(main, ["round", "worker", str(folder), "--once"])
     assert scored.exit_code == 0 and scored.stderr.count(": scored (") == 2
+    # the worker's signal handlers end with it: a later fork (a process pool) still dies of SIGTERM
+    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
     assert runner.invoke(main, ["round", "close", str(folder)]).stdout.startswith("round closed")
     assert runner.invoke(main, ["round", "close", str(folder)]).stdout.startswith("the round was closed already")
 
