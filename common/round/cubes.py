@@ -15,7 +15,6 @@ its registry record, nothing else is imported by name.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,11 +22,12 @@ from typing import Protocol
 from common.core.errors import DataPerfError, ValidationError, ValidationErrors
 from common.core.io import write_yaml
 from common.untrusted.documents import read_json
-from common.untrusted.files import excerpt
+from common.untrusted.files import excerpt, open_supplied
 
 WHOLE, PUBLIC, PRIVATE = "whole", "public", "private"
 SUBMISSION_PARAMETER = "submission_folder"
 REASON_CHARS = 500
+ARCHIVE_LIMIT = 1 << 40     # the upload limit bounded the archive already; this only bounds a runaway read
 
 
 class PlatformError(Exception):
@@ -342,7 +342,7 @@ def load_image_archive(archive: Path) -> str:
         raise PlatformError("the closed division needs the Docker SDK for Python (pip install docker)") from None
     try:
         client = docker.from_env(timeout=120)
-        with open(archive, "rb") as handle:
+        with open_supplied(archive, ARCHIVE_LIMIT) as handle:     # a blob of the round's store: one name, no link
             images = client.images.load(handle)
     except docker.errors.DockerException as exc:
         raise PlatformError(f"the Docker engine could not load the image archive ({excerpt(str(exc), 200)})") \
@@ -366,7 +366,7 @@ def run_closed(name: str, folder: Path, image: str, archive: Path | None, round_
             path = run_round(name, images=[reference], workspace=folder, round_name=round_name)
     except DataPerfError as exc:       # the engine or the round's data, before the image ran
         raise PlatformError(_first_line(str(exc))) from None
-    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    results = read_json(Path(path))
     entry = results["images"][0]
     digest = entry.get("id")
     if entry["status"] != "scored":

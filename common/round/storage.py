@@ -27,7 +27,7 @@ from typing import AsyncIterator
 from common.core.errors import DataPerfError
 from common.untrusted.archives import Limits as ArchiveLimits
 from common.untrusted.archives import extract_archive
-from common.untrusted.files import excerpt
+from common.untrusted.files import excerpt, open_supplied
 
 CHUNK = 1 << 16
 FIELD_BYTES = 1024                  # a text field of the form (cube, image, csrf)
@@ -270,11 +270,17 @@ def unpack_archive(received: Received, expanded_limit: int, max_files: int) -> l
     out = []
     for path in files:
         name = check_name(path.relative_to(base).as_posix())
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while block := handle.read(CHUNK):
-                digest.update(block)
-        out.append(ReceivedFile(name, path, digest.hexdigest(), path.stat().st_size))
+        digest, size = hashlib.sha256(), 0
+        # the participant's bytes, though extracted here: read them the one way (no link, one name, bounded)
+        try:
+            with open_supplied(path, expanded_limit, target) as handle:
+                while block := handle.read(CHUNK):
+                    digest.update(block)
+                    size += len(block)
+        except DataPerfError as exc:       # its rule only: the path is the server's, not the participant's
+            raise UploadRefused(f"file name {excerpt(name, 80)}: {getattr(exc, 'rule', None) or 'unreadable'}") \
+                from None
+        out.append(ReceivedFile(name, path, digest.hexdigest(), size))
     if not out:
         raise UploadRefused(f"file {excerpt(archive.name, 80)}: the archive holds no file")
     return out
@@ -288,12 +294,16 @@ def manifest_hash(files: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync_path(path: Path) -> None:
+    """fsync a file or folder the server has just written."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_fsync_dir = _fsync_path
 
 
 class BlobStore:
@@ -313,8 +323,7 @@ class BlobStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.parent / f".{sha256}.{secrets.token_hex(4)}.tmp"
         shutil.copyfile(source, temporary)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
+        _fsync_path(temporary)
         os.chmod(temporary, 0o444)
         os.replace(temporary, target)
         _fsync_dir(target.parent)

@@ -80,7 +80,8 @@ def prepared(cube: str, root: Path, args) -> Path:
 
 def evaluate(cube: str, ws: Path, overrides: dict) -> tuple[float, dict]:
     started = time.perf_counter()
-    quietly(run_tasks, cube, ["evaluate"], ws, overrides)
+    typed = {name: "null" if value is None else str(value) for name, value in overrides.items()}   # as typed
+    quietly(run_tasks, cube, ["evaluate"], ws, typed)
     seconds = time.perf_counter() - started
     return seconds, json.loads((current(ws / "results") / "summary.json").read_text())
 

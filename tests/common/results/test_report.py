@@ -171,7 +171,10 @@ def test_summary_files_follow_the_schema(suite, cube):
     for s in summary["methods"].values():
         assert set(s["parts"]) == {"public", "private"} and s["ranks"]["rank_group"] >= 1
         assert set(s["parts"]["public"]) == {"score", "rank", "rank_group", "p_first", "rank_median", "rank_ci95",
-                                             "groups"}
+                                             "groups", "ci95_low", "ci95_high"}
+        low, high = summary["score"]["range"]
+        assert low <= s["parts"]["public"]["ci95_low"] <= s["parts"]["public"]["score"] \
+            <= s["parts"]["public"]["ci95_high"] <= high
     for s in summary["methods"].values():
         low, high = summary["score"]["range"]
         assert low <= s["ci95_low"] <= s["mean"] <= s["ci95_high"] <= high

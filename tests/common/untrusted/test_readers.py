@@ -28,6 +28,9 @@ ALLOWED = {
     ("common/results/publish.py", "os.open"): "fsync of a file this task wrote (O_NOFOLLOW, O_NONBLOCK)",
     ("common/core/errors.py", "read_text"): "the kernel's mount table (/proc/self/mountinfo), to name host paths",
     ("common/closed/leftovers.py", "read_text"): "the kernel's own files under /proc (boot id, a process's start)",
+    ("common/round/storage.py", "os.open"): "fsync of a file or folder of the round's store, which the server "
+                                            "has just written (O_NOFOLLOW)",
+    ("common/round/client.py", "open"): "the participant's client sending the participant's own files",
 }
 
 
@@ -64,7 +67,8 @@ def violations(path: Path) -> list[str]:
             continue
         func = node.func
         where = f"{relative}:{node.lineno}"
-        if isinstance(func, ast.Name) and func.id == "open" and _opens_for_reading(node):
+        if isinstance(func, ast.Name) and func.id == "open" and _opens_for_reading(node) \
+                and (relative, "open") not in ALLOWED:
             found.append(f"{where}: open() for reading")
         elif isinstance(func, ast.Attribute) and func.attr in ("read_text", "read_bytes") \
                 and (relative, func.attr) not in ALLOWED:
