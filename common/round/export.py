@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from common.core.errors import DataPerfError
-from common.core.io import write_json, write_text
+from common.core.io import own_folder, write_json, write_text
 from common.results import leaderboard
 from common.results.report import Place, collect, render
 from common.round.boards import Entry, entries, final_selection
@@ -104,9 +104,12 @@ def record(engine) -> list[dict]:
 
 def export_round(cfg: RoundConfig, engine, out: Path) -> list[Path]:
     out = Path(out)
+    if out.is_symlink():
+        raise DataPerfError(f"{out}: the export folder is a symbolic link; name a new folder")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataPerfError(f"{out} exists and is not empty: an export is never written over another")
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    own_folder(out, "export folder")        # a real folder of this user, nothing written through a link
     with transaction(engine, readonly=True) as session:
         state = session.get(RoundState, 1)
         closed_at = state.closed_at if state else None

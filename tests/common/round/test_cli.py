@@ -89,6 +89,11 @@ def test_a_round_from_init_to_export(tmp_path):
     assert json.loads((out / "round.json").read_text())["closed_at"] is not None
     refused = runner.invoke(main, ["round", "export", str(folder), str(out)])
     assert refused.exit_code == 1 and "never written over another" in refused.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(elsewhere)        # an empty folder, reached through a link
+    refused = runner.invoke(main, ["round", "export", str(folder), str(tmp_path / "linked")])
+    assert refused.exit_code == 1 and "symbolic link" in refused.stderr and not any(elsewhere.iterdir())
     engine.dispose()
 
 
