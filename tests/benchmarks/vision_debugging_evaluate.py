@@ -17,8 +17,9 @@ It also times one training of each kind on one thread, which gives the breakdown
 
 --whole-command times whole processes instead, process start to exit, alternating: the `dataperf vision_debugging
 evaluate` command (full curves, data.scale = --scale, the baselines `--methods` only, `--cores` workers), against
-the original's full replay of the same files run as its main.py is, one `python` process for all of them (`--cores`
-torch threads), and the same replay in this process.  Goal: the command takes at most 0.15 of the original's time.
+the original's full replay of the same files run as its main.py is, one `python` process for all of them
+(`--original-threads` torch threads: 1 by default, its fastest on a shared machine, where two threads of one process
+stall each other: measured up to 7x slower), and the same replay in this process.  Goal: the command takes at most 0.15 of the original's time.
 Then where the command's time goes: its phases timed from inside one run (tests/support/whole_command.py) and its
 costliest imports (python -X importtime).
 """
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="--whole-command: data.scale")
     parser.add_argument("--methods", default="random,knn_shapley", help="--whole-command: the baselines scored")
     parser.add_argument("--repeats", type=int, default=3, help="--whole-command: runs of each side")
+    parser.add_argument("--original-threads", type=int, default=1, help="--whole-command: the original's torch threads")
     args = parser.parse_args()
     data_ids = args.tasks.split(",")
     if args.whole_command:
@@ -237,13 +239,13 @@ def whole(args, data_ids: list[str]) -> None:
 
         def original_process():
             started = time.perf_counter()
-            done = subprocess.run([python, "-c", ORIGINAL_PROCESS, str(ROOT / "tests"), str(args.cores),
+            done = subprocess.run([python, "-c", ORIGINAL_PROCESS, str(ROOT / "tests"), str(args.original_threads),
                                    *[a for path in files for a in replay_arguments(path)]],
                                   capture_output=True, text=True, check=True)
             return json.loads(done.stdout.splitlines()[-1]), time.perf_counter() - started
 
         def original_in_process():
-            torch.set_num_threads(args.cores)
+            torch.set_num_threads(args.original_threads)
             started, out = time.perf_counter(), []
             for path in files:
                 train, test, truth, ranking, n = replay_arguments(path)
@@ -262,8 +264,9 @@ def whole(args, data_ids: list[str]) -> None:
                                           *command(ws / "results_phases")], PHASES)
         imports = [python, "-m", "common", "vision_debugging", "evaluate", *command(ws / "results_imports")]
         print(f"\ntasks {', '.join(data_ids)} at scale {args.scale} ({sizes['train']}/{sizes['val']}/{sizes['test']} "
-              f"rows); {len(files)} submission files ({args.methods}), full curves; {args.cores} cores for each "
-              f"side; {max(1, args.repeats)} runs of each side, alternating; load average {os.getloadavg()[0]:.2f}")
+              f"rows); {len(files)} submission files ({args.methods}), full curves; {args.cores} worker processes, "
+              f"the original {args.original_threads} torch thread(s); {max(1, args.repeats)} runs of each side, "
+              f"alternating; load average {os.getloadavg()[0]:.2f}")
         reference = samples["original, in this process"][0][0]
         identical = all(result == reference for runs_ in samples.values() for result, _ in runs_)
         figures = {label: (min(s for _, s in runs_), statistics.median(s for _, s in runs_))
