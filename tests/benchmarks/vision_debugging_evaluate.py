@@ -19,9 +19,9 @@ It also times one training of each kind on one thread, which gives the breakdown
 evaluate` command (full curves, data.scale = --scale, the baselines `--methods` only, `--cores` workers), against
 the original's full replay of the same files run as its main.py is, one `python` process for all of them
 (`--original-threads` torch threads: 1 by default, its fastest on a shared machine, where two threads of one process
-stall each other: measured up to 7x slower), and the same replay in this process.  Goal: the command takes at most 0.15 of the original's time.
-Then where the command's time goes: its phases timed from inside one run (tests/support/whole_command.py) and its
-costliest imports (python -X importtime).
+stall each other: measured up to 7x slower), and the same replay in this process.  Goal: the command takes at most
+0.15 of the original's time.  Then where the command's time goes: its phases timed from inside one run
+(tests/support/whole_command.py) and its costliest imports (python -X importtime).
 """
 from __future__ import annotations
 
