@@ -20,13 +20,13 @@ import numpy as np
 from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError
+from common.core.preload import Preload
 from common.results import metrics, ranking
 from common.results.runrecord import run_record
 from common.tasks import evaluation
 from common.tasks.evaluation import evaluate_task
 
 from .data import EmbeddingStore, language_files, load_design_matrix, read_id_lists
-from .model import f1_scores, fit_ensemble, lr_probabilities, predict
 from .submission import ClipIndex, SubmissionFile, find_submissions, read_json_submission, validate_selection
 
 
@@ -55,6 +55,7 @@ BLOCK_ROWS = 2048   # evaluation rows per prediction job: small enough to spread
 
 def _fit(shared: dict, index: int):
     """Unit of work 1: one file's ensemble for every seed, and its LR's probabilities on the evaluation set."""
+    from .model import fit_ensemble, lr_probabilities
     train_x, train_y, lang = shared["files"][index]
     ensemble = fit_ensemble(train_x, train_y, shared["seeds"])
     return ensemble, lr_probabilities(ensemble, shared["eval"][lang][0])
@@ -63,6 +64,7 @@ def _fit(shared: dict, index: int):
 def _predict(shared: dict, job: tuple[str, int, int]) -> list[np.ndarray]:
     """Unit of work 2: every seed's predictions of every file of one language on rows start:stop of its
     evaluation set (one array of shape (seeds, rows) per file, in file order)."""
+    from .model import predict
     lang, start, stop = job
     rows = np.ascontiguousarray(shared["eval"][lang][0][start:stop], dtype=np.float64)
     out = []
@@ -78,6 +80,7 @@ def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict,
     """Per file (train_x, train_y, lang) and seed: (macro F1, per-class F1) of the frozen model on the
     file's language's evaluation set (evalsets: lang -> (eval_x, eval_y)); and per file its predictions,
     (seeds, clips) in the smallest integer type that holds the class ids (kept for the parts)."""
+    from . import model   # noqa: F401 (imported before the workers fork: each would import scikit-learn again)
     shared = {"files": files, "eval": evalsets, "seeds": list(seeds)}
     shared["fitted"] = parallel_map(_fit, range(len(files)), workers, progress="fitting", shared=shared,
                                      compute=compute)
@@ -100,6 +103,7 @@ def score_files(files: list[tuple[np.ndarray, np.ndarray, str]], evalsets: dict,
 
 def seed_scores(eval_y: np.ndarray, predicted: np.ndarray) -> list[tuple[float, list[float]]]:
     """Per seed (a row of predicted): (macro F1, per-class F1) on the evaluation clips eval_y."""
+    from .model import f1_scores
     n_classes = int(eval_y.max()) + 1
     return [f1_scores(eval_y, p, n_classes) for p in predicted]
 
@@ -125,6 +129,8 @@ class Evaluation(evaluation.Evaluation):
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
         self.languages: dict[str, Language] = {}
+        # The model's libraries (scikit-learn) are imported while the evaluation set is read.
+        self.model = Preload(f"{__package__}.model")
 
     def groups(self) -> list[str]:
         return [f"{lang}_{budget}" for lang in self.params.get("data.languages") for budget in self.params.get("budgets")]
@@ -144,6 +150,7 @@ class Evaluation(evaluation.Evaluation):
 
     def score(self, accepted: list[tuple[SubmissionFile, dict]]) -> evaluation.Scored:
         compat, seeds = self.compat, self.params.get("evaluate.seeds")
+        self.model.module()   # imported, its thread done, before any worker forks
         submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
         langs = {lang: self.languages[lang] for lang in sorted({s.lang for s in submissions})}
         files = []

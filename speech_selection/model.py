@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
@@ -37,11 +36,16 @@ from threadpoolctl import threadpool_limits
 
 
 
-def frozen_model(seed: int) -> VotingClassifier:
-    return VotingClassifier(
-        estimators=[("svm", SVC(probability=True, random_state=seed)),
-                    ("lr", LogisticRegression(random_state=seed))],
-        voting="soft", weights=None)
+def members(seed: int) -> list:
+    """The frozen model's two members, as named and configured in it."""
+    return [("svm", SVC(probability=True, random_state=seed)), ("lr", LogisticRegression(random_state=seed))]
+
+
+def frozen_model(seed: int):
+    """The frozen model itself, a VotingClassifier (sklearn.ensemble, 0.1 s to import, is loaded only here: the
+    scoring fits the members as it does)."""
+    from sklearn.ensemble import VotingClassifier
+    return VotingClassifier(estimators=members(seed), voting="soft", weights=None)
 
 
 @contextmanager
@@ -80,9 +84,9 @@ def fit_ensemble(train_x: np.ndarray, train_y: np.ndarray, seeds: list[int]) -> 
     # One BLAS/OpenMP thread: the solvers' sums then run in one order on every machine, so the score does
     # not depend on the number of cores (with several threads the last digits can move).
     with quiet(), threadpool_limits(limits=1):
-        members = frozen_model(seeds[0]).estimators
-        lr = clone(members[1][1]).fit(train_x, encoded)
-        svms = [clone(members[0][1]).set_params(random_state=seed).fit(train_x, encoded) for seed in seeds]
+        (_, svm), (_, logistic) = members(seeds[0])
+        lr = clone(logistic).fit(train_x, encoded)
+        svms = [clone(svm).set_params(random_state=seed).fit(train_x, encoded) for seed in seeds]
     first = svms[0]
     shared = all(np.array_equal(s.support_, first.support_) and np.array_equal(s._n_support, first._n_support)
                  and np.array_equal(s._dual_coef_, first._dual_coef_)

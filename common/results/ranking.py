@@ -32,8 +32,8 @@ sharing the first place equally among methods tied at the top; the median rank a
 97.5 percentiles, inverted-CDF rule, so always ranks that occurred); the stability of the ranking as the mean
 Kendall tau-b between each replicate's scores and the full-data scores.
 
-Only numpy is imported here; scipy (Kendall's tau) and matplotlib (the plot) are imported by the functions that
-use them, so importing this module stays cheap.
+Only numpy is imported here (Kendall's tau is computed here, as scipy computes it); matplotlib (the plot) is imported
+by the function that uses it, so importing this module stays cheap.
 """
 from __future__ import annotations
 
@@ -455,14 +455,41 @@ def _competition_ranks(values: np.ndarray) -> list[int]:
 def _kendall_mean(oriented: np.ndarray, full: np.ndarray) -> float | None:
     if oriented.shape[1] < 2:
         return None
-    import warnings
-
-    from scipy.stats import kendalltau
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # a constant replicate has no tau: left out of the mean
-        taus = np.array([kendalltau(row, full).statistic for row in oriented])
-    taus = taus[np.isfinite(taus)]
+    taus = kendall_taus(oriented, full)
+    taus = taus[np.isfinite(taus)]          # a constant replicate has no tau: left out of the mean
     return float(taus.mean()) if taus.size else None
+
+
+def kendall_taus(rows: np.ndarray, full: np.ndarray, chunk_elements: int = 1 << 22) -> np.ndarray:
+    """Kendall's tau-b of each row of `rows` (B, m) against `full` (m,): scipy.stats.kendalltau(row, full).statistic
+    for every row, to the last bit (the same integer pair counts and the same float operations), NaN where scipy
+    gives NaN (a constant row or full, a NaN anywhere), without its per-call cost (B calls of ~0.2 ms, and
+    ~0.4 s to import scipy.stats)."""
+    rows, full = np.asarray(rows, dtype=np.float64), np.asarray(full, dtype=np.float64)
+    m = full.size
+    first, second = np.triu_indices(m, 1)
+    tot = m * (m - 1) // 2
+
+    def signs(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # -1, 0, 1; equal values (inf included) tie
+        return (a > b).astype(np.int8) - (a < b).astype(np.int8)
+
+    y = signs(full[first], full[second])
+    ytie = int((y == 0).sum())
+    taus = np.empty(len(rows))
+    step = max(1, chunk_elements // max(1, tot))
+    for start in range(0, len(rows), step):
+        block = rows[start:start + step]
+        x = signs(block[:, first], block[:, second])
+        xtie = (x == 0).sum(axis=1, dtype=np.int64)
+        ntie = ((x == 0) & (y == 0)).sum(axis=1, dtype=np.int64)
+        dis = (x * y < 0).sum(axis=1, dtype=np.int64)
+        con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
+        tau = np.minimum(1., np.maximum(-1., tau))
+        tau[(xtie == tot) | (ytie == tot) | np.isnan(block).any(axis=1) | bool(np.isnan(full).any())] = np.nan
+        taus[start:start + step] = tau
+    return taus
 
 
 def rank_statistics(replicates, full_scores, direction: str, names: Sequence[str], alpha: float = 0.05,

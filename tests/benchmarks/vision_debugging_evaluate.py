@@ -2,6 +2,8 @@
 
     python tests/benchmarks/vision_debugging_evaluate.py [--tasks 01g317-flipped] [--cores 2]
                                                          [--random 0] [--original-every 1]
+    python tests/benchmarks/vision_debugging_evaluate.py --whole-command [--scale 0.5]
+                                                         [--methods random,knn_shapley] [--repeats 3]
 
 At the official size (300/100/500 rows) it generates the tasks, writes the five baselines' rankings (one
 random, four methods: the realistic mix) plus `--random` more random rankings, and times back to back:
@@ -12,11 +14,22 @@ random, four methods: the realistic mix) plus `--random` more random rankings, a
   2. this evaluator with `--cores` worker processes: full curves, then score-only;
 and checks that every accuracy the original computed, and (when it ran every step) every score, is identical.
 It also times one training of each kind on one thread, which gives the breakdown of where the time goes.
+
+--whole-command times whole processes instead, process start to exit, alternating: the `dataperf vision_debugging
+evaluate` command (full curves, data.scale = --scale, the baselines `--methods` only, `--cores` workers), against
+the original's full replay of the same files run as its main.py is, one `python` process for all of them
+(`--original-threads` torch threads: 1 by default, its fastest on a shared machine, where two threads of one process
+stall each other: measured up to 7x slower), and the same replay in this process.  Goal: the command takes at most
+0.15 of the original's time.  Then where the command's time goes: its phases timed from inside one run
+(tests/support/whole_command.py) and its costliest imports (python -X importtime).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +49,40 @@ from vision_debugging.data import generate_task, load_task, task_files, write_ta
 from vision_debugging.evaluate import evaluate  # noqa: E402
 from vision_debugging.model import ExactTrainer, FrozenClassifier  # noqa: E402
 from vision_debugging.submission import write_submission  # noqa: E402
+from support import whole_command  # noqa: E402
+
+GOAL = 0.15   # issue 22: the whole command at most this share of the original's full replay
+
+# The original as its main.py is run: one process replays every file (argv: tests folder, torch threads, then
+# train, test, ground truth, ranking file, train size per file); prints each file's accuracies and fraction.
+ORIGINAL_PROCESS = """
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+import torch
+from originals.vision_debugging import naive_curve
+torch.set_num_threads(int(sys.argv[2]))
+args, out = sys.argv[3:], []
+for k in range(0, len(args), 5):
+    train, test, truth, ranking, n = args[k:k + 5]
+    with open(ranking) as handle:
+        _, accs, fraction = naive_curve(train, test, truth, handle.readlines(), int(n))
+    out.append([accs, fraction])
+print(json.dumps(out))
+"""
+
+# Where the command's time goes: functions of the suite timed from inside one run.
+PHASES = {
+    "parameters read and checked (each time)": "common.parameters.schema:Parameters.load",
+    "importing the task's module and libraries": "common.cubes.contract:Cube.task",
+    "the evaluate task": "common.tasks.evaluation:evaluate_task",
+    "  reading the task data": "vision_debugging.evaluate:Evaluation.prepare",
+    "  checking the files": "vision_debugging.evaluate:Evaluation.check",
+    "  scoring (replay of the curves)": "vision_debugging.evaluate:Evaluation.score",
+    "    trainings": "vision_debugging.evaluate:StateAccuracies.train",
+    "    run records (input hashes, versions)": "common.results.runrecord:run_record",
+    "  parts and rank bootstrap": "common.results.parts:annotate",
+    "  publication (files, summary, table)": "common.tasks.evaluation:write",
+}
 
 
 def one_training_seconds(task, repeats: int = 5) -> dict:
@@ -64,8 +111,16 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="torch threads of the original = our worker processes")
     parser.add_argument("--random", type=int, default=0, help="random rankings added to the five baselines")
     parser.add_argument("--original-every", type=int, default=1, help="run every K-th step of the original")
+    parser.add_argument("--whole-command", action="store_true",
+                        help="time whole processes (the dataperf command, the original as its own process)")
+    parser.add_argument("--scale", type=float, default=0.5, help="--whole-command: data.scale")
+    parser.add_argument("--methods", default="random,knn_shapley", help="--whole-command: the baselines scored")
+    parser.add_argument("--repeats", type=int, default=3, help="--whole-command: runs of each side")
+    parser.add_argument("--original-threads", type=int, default=1, help="--whole-command: the original's torch threads")
     args = parser.parse_args()
     data_ids = args.tasks.split(",")
+    if args.whole_command:
+        return whole(args, data_ids)
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
@@ -137,6 +192,98 @@ def main() -> None:
     print(f"accuracies at {checked} steps{' and all scores' if args.original_every == 1 else ''} identical to the "
           f"original procedure: {identical}; score-only scores identical to full-curve scores: {scores_same}")
     if not (identical and scores_same):
+        sys.exit(1)
+
+
+def whole(args, data_ids: list[str]) -> None:
+    """--whole-command: the dataperf command against the original's full replay, both as whole processes."""
+    python = sys.executable
+    script = Path(python).with_name("dataperf")
+    dataperf = [str(script)] if script.exists() else [python, "-m", "common"]
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp)
+        values = {"data": {"tasks": data_ids, "scale": args.scale},
+                  "baselines": {"workers": args.cores, "methods": args.methods.split(",")},
+                  "evaluate": {"workers": args.cores, "device": "cpu", "score_only": False}}
+        (ws / "parameters.yaml").write_text(yaml.safe_dump(values))
+        sizes = config.split_sizes(config.load(ws / "parameters.yaml"))
+        tasks = {}
+        for data_id in data_ids:
+            files = task_files(ws / "embeddings", ws / "data", data_id, 0.3, sizes)
+            write_task(files, generate_task(data_id, sizes, 0.3, 0))
+            tasks[data_id] = load_task(files, sizes)
+        create_baselines(ws / "parameters.yaml", ws / "embeddings", ws / "submissions")
+        files = sorted(p for p in (ws / "submissions").glob("*.txt") if not p.name.startswith("time_"))
+        runs = iter(range(1 << 30))
+
+        def command(results: Path) -> list[str]:
+            return [f"--parameters_file={ws / 'parameters.yaml'}", f"--embedding_folder={ws / 'embeddings'}",
+                    f"--groundtruth_folder={ws / 'data'}", f"--submission_folder={ws / 'submissions'}",
+                    f"--results_folder={results}"]
+
+        def ours():
+            results = ws / f"results{next(runs)}"
+            seconds = whole_command.seconds([*dataperf, "vision_debugging", "evaluate", *command(results)])
+            out = []
+            for path in files:
+                data_id, method = path.name.split("_", 1)[0], path.stem.split("_", 1)[1]
+                document = json.loads((results / f"{data_id}_evaluation.json").read_text())
+                out.append([[e["accuracy"] for e in document["submitted_evaluations"] if e["submission"] == method],
+                            document["auc_score"][method]["fraction_fixes"]])
+            return out, seconds
+
+        def replay_arguments(path: Path) -> list[str]:
+            task = tasks[path.name.split("_", 1)[0]]
+            return [str(task.files.train), str(task.files.test), str(task.files.groundtruth), str(path),
+                    str(len(task.train.y))]
+
+        def original_process():
+            started = time.perf_counter()
+            done = subprocess.run([python, "-c", ORIGINAL_PROCESS, str(ROOT / "tests"), str(args.original_threads),
+                                   *[a for path in files for a in replay_arguments(path)]],
+                                  capture_output=True, text=True, check=True)
+            return json.loads(done.stdout.splitlines()[-1]), time.perf_counter() - started
+
+        def original_in_process():
+            torch.set_num_threads(args.original_threads)
+            started, out = time.perf_counter(), []
+            for path in files:
+                train, test, truth, ranking, n = replay_arguments(path)
+                _, accs, fraction = naive_curve(train, test, truth, path.read_text().splitlines(keepends=True), int(n))
+                out.append([accs, fraction])
+            return out, time.perf_counter() - started
+
+        sides = {"dataperf vision_debugging evaluate": ours, "original, its own process": original_process,
+                 "original, in this process": original_in_process}
+        samples = {label: [] for label in sides}
+        for _ in range(max(1, args.repeats)):
+            for label, side in sides.items():
+                samples[label].append(side())
+                print(f"  {label}: {samples[label][-1][1]:.2f} s", flush=True)
+        breakdown = whole_command.phases([python, "-m", "common", "vision_debugging", "evaluate",
+                                          *command(ws / "results_phases")], PHASES)
+        imports = [python, "-m", "common", "vision_debugging", "evaluate", *command(ws / "results_imports")]
+        print(f"\ntasks {', '.join(data_ids)} at scale {args.scale} ({sizes['train']}/{sizes['val']}/{sizes['test']} "
+              f"rows); {len(files)} submission files ({args.methods}), full curves; {args.cores} worker processes, "
+              f"the original {args.original_threads} torch thread(s); {max(1, args.repeats)} runs of each side, "
+              f"alternating; load average {os.getloadavg()[0]:.2f}")
+        reference = samples["original, in this process"][0][0]
+        identical = all(result == reference for runs_ in samples.values() for result, _ in runs_)
+        figures = {label: (min(s for _, s in runs_), statistics.median(s for _, s in runs_))
+                   for label, runs_ in samples.items()}
+        ours_best, ours_median = figures["dataperf vision_debugging evaluate"]
+        for label, (best, median) in figures.items():
+            line = f"{label:<36} best {best:6.2f} s, median {median:6.2f} s"
+            if label.startswith("original"):
+                ratio = ours_median / median
+                line += (f"; the command / this: {ours_best / best:.3f} (best), {ratio:.3f} (median): goal <= {GOAL} "
+                         f"{'met' if ratio <= GOAL else 'NOT met'}")
+            print(line)
+        print(f"every accuracy and score identical on every side and run: {identical}")
+        print("\nwhere the command's time goes (one run, seconds from the process's start):")
+        whole_command.print_phases(breakdown)
+        whole_command.print_imports(imports)
+    if not identical:
         sys.exit(1)
 
 

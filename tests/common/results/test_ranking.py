@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -381,6 +382,33 @@ def test_rank_statistics_by_hand():
     expected = np.mean([kendalltau(r, full).statistic for r in reps])
     assert stats["stability"]["kendall_tau_mean"] == pytest.approx(expected)
     assert expected < 1                                     # replicate 3 disagrees with the full ranking
+
+
+@given(st.integers(2, 9), st.integers(1, 30), st.integers(0, 2**32 - 1), st.sampled_from(["ties", "spread", "odd"]))
+def test_kendall_taus_are_scipys_to_the_last_bit(m, b, seed, kind):
+    from scipy.stats import kendalltau
+    rng = np.random.default_rng(seed)
+    if kind == "ties":       # few distinct values: ties within rows, in full, joint ties, constant rows
+        rows, full = rng.integers(0, 3, (b, m)).astype(float), rng.integers(0, 3, m).astype(float)
+    elif kind == "spread":
+        rows, full = rng.normal(size=(b, m)), rng.normal(size=m)
+    else:                    # infinities (tied with each other), NaN, -0.0 against 0.0
+        pool = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1.0, 0.5])
+        rows, full = rng.choice(pool, (b, m)), rng.choice(pool, m)
+    ours = R.kendall_taus(rows, full, chunk_elements=int(rng.integers(1, 64)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = np.array([kendalltau(row, full).statistic for row in rows])
+    # equal bits (every NaN counts as one value)
+    assert np.array_equal(np.isnan(ours), np.isnan(theirs))
+    assert ours[~np.isnan(ours)].tobytes() == theirs[~np.isnan(theirs)].tobytes()
+
+
+def test_kendall_taus_by_hand():
+    # full 3 > 2 > 1: a row in the same order agrees on all 3 pairs (1), reversed disagrees (-1); a row 3, 2, 3
+    # agrees on (A,B), disagrees on (B,C), ties (A,C): (1 - 1) / sqrt(3 - 1) / sqrt(3) = 0; a constant row has none
+    taus = R.kendall_taus(np.array([[3, 2, 1], [1, 2, 3], [3, 2, 3], [2, 2, 2]], dtype=float), np.array([3., 2., 1.]))
+    assert taus[:3].tolist() == [1.0, -1.0, 0.0] and np.isnan(taus[3])
 
 
 def test_holm_by_hand():
