@@ -20,7 +20,6 @@ import numpy as np
 from common.compute import backend
 from common.compute.parallel import parallel_map
 from common.core.errors import ValidationError
-from common.core.preload import Preload
 from common.results import metrics, ranking
 from common.results.runrecord import run_record
 from common.tasks import evaluation
@@ -129,8 +128,6 @@ class Evaluation(evaluation.Evaluation):
     def __init__(self, cube: str, params, paths: dict[str, Path]):
         super().__init__(cube, params, paths)
         self.languages: dict[str, Language] = {}
-        # The model's libraries (scikit-learn) are imported while the evaluation set is read.
-        self.model = Preload(f"{__package__}.model")
 
     def groups(self) -> list[str]:
         return [f"{lang}_{budget}" for lang in self.params.get("data.languages") for budget in self.params.get("budgets")]
@@ -150,7 +147,6 @@ class Evaluation(evaluation.Evaluation):
 
     def score(self, accepted: list[tuple[SubmissionFile, dict]]) -> evaluation.Scored:
         compat, seeds = self.compat, self.params.get("evaluate.seeds")
-        self.model.module()   # imported, its thread done, before any worker forks
         submissions, selections = [s for s, _ in accepted], [v for _, v in accepted]
         langs = {lang: self.languages[lang] for lang in sorted({s.lang for s in submissions})}
         files = []
