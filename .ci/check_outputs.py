@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from common.results.leaderboard import SCHEMA   # the schema this version writes
+
 
 def expected_files(cube: str, ws: Path) -> list[Path]:
     params = yaml.safe_load((ws / "parameters.yaml").read_text())
@@ -78,7 +80,7 @@ def main() -> None:
     if problems:
         raise SystemExit("\n".join(problems))
     summary = json.loads((ws / "results" / "summary.json").read_text())
-    if summary.get("schema") != "dataperf-summary/1" or not summary["ranking"]:
+    if summary.get("schema") != SCHEMA or not summary["ranking"]:
         raise SystemExit(f"{ws / 'results' / 'summary.json'}: not a summary with scored methods")
     container = summary["run"].get("container") or {}
     if not str(container.get("image_id") or "").startswith("sha256:"):
