@@ -194,29 +194,14 @@ def whole(args, seeds) -> None:
 
         sides = {"dataperf speech_selection evaluate": ours, "original, one process per file": original_processes,
                  "original, in this process": original_in_process}
-        samples = {label: [] for label in sides}
-        for _ in range(max(1, args.repeats)):
-            for label, side in sides.items():
-                samples[label].append(side())
-                print(f"  {label}: {samples[label][-1][1]:.2f} s", flush=True)
+        samples = whole_command.alternate(sides, args.repeats)
         breakdown = whole_command.phases([python, "-m", "common", "speech_selection", "evaluate",
                                           *command(ws / "results_phases")], PHASES)
         imports = [python, "-m", "common", "speech_selection", "evaluate", *command(ws / "results_imports")]
         print(f"\nen at scale {args.scale}: {len(evalset['nontargets']) + sum(map(len, evalset['targets'].values()))} "
               f"evaluation clips; {args.files} file(s) x {len(seeds)} seeds; {len(os.sched_getaffinity(0))} cores; "
               f"{max(1, args.repeats)} runs of each side, alternating; load average {os.getloadavg()[0]:.2f}")
-        reference = samples["original, in this process"][0][0]
-        identical = all(scores == reference for runs_ in samples.values() for scores, _ in runs_)
-        figures = {label: (min(s for _, s in runs_), statistics.median(s for _, s in runs_))
-                   for label, runs_ in samples.items()}
-        ours_best, ours_median = figures["dataperf speech_selection evaluate"]
-        for label, (best, median) in figures.items():
-            line = f"{label:<36} best {best:6.2f} s, median {median:6.2f} s"
-            if label.startswith("original"):
-                ratio = ours_median / median
-                line += (f"; the command / this: {ours_best / best:.3f} (best), {ratio:.3f} (median): goal <= {GOAL} "
-                         f"{'met' if ratio <= GOAL else 'NOT met'}")
-            print(line)
+        identical = whole_command.print_ratios(samples, "dataperf speech_selection evaluate", GOAL, "original, in this process")
         print(f"every seed's score identical on every side and run: {identical}")
         print("\nwhere the command's time goes (one run, seconds from the process's start):")
         whole_command.print_phases(breakdown)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -255,11 +254,7 @@ def whole(args, data_ids: list[str]) -> None:
 
         sides = {"dataperf vision_debugging evaluate": ours, "original, its own process": original_process,
                  "original, in this process": original_in_process}
-        samples = {label: [] for label in sides}
-        for _ in range(max(1, args.repeats)):
-            for label, side in sides.items():
-                samples[label].append(side())
-                print(f"  {label}: {samples[label][-1][1]:.2f} s", flush=True)
+        samples = whole_command.alternate(sides, args.repeats)
         breakdown = whole_command.phases([python, "-m", "common", "vision_debugging", "evaluate",
                                           *command(ws / "results_phases")], PHASES)
         imports = [python, "-m", "common", "vision_debugging", "evaluate", *command(ws / "results_imports")]
@@ -267,18 +262,7 @@ def whole(args, data_ids: list[str]) -> None:
               f"rows); {len(files)} submission files ({args.methods}), full curves; {args.cores} worker processes, "
               f"the original {args.original_threads} torch thread(s); {max(1, args.repeats)} runs of each side, "
               f"alternating; load average {os.getloadavg()[0]:.2f}")
-        reference = samples["original, in this process"][0][0]
-        identical = all(result == reference for runs_ in samples.values() for result, _ in runs_)
-        figures = {label: (min(s for _, s in runs_), statistics.median(s for _, s in runs_))
-                   for label, runs_ in samples.items()}
-        ours_best, ours_median = figures["dataperf vision_debugging evaluate"]
-        for label, (best, median) in figures.items():
-            line = f"{label:<36} best {best:6.2f} s, median {median:6.2f} s"
-            if label.startswith("original"):
-                ratio = ours_median / median
-                line += (f"; the command / this: {ours_best / best:.3f} (best), {ratio:.3f} (median): goal <= {GOAL} "
-                         f"{'met' if ratio <= GOAL else 'NOT met'}")
-            print(line)
+        identical = whole_command.print_ratios(samples, "dataperf vision_debugging evaluate", GOAL, "original, in this process")
         print(f"every accuracy and score identical on every side and run: {identical}")
         print("\nwhere the command's time goes (one run, seconds from the process's start):")
         whole_command.print_phases(breakdown)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,3 +156,31 @@ def print_imports(command: list[str], top: int = 8, indent: str = "  ") -> None:
     print(f"{indent}imports, python -X importtime (one run; cumulative seconds, top level): {total:.2f} s in all")
     for secs, name in entries:
         print(f"{indent}  {secs:6.3f}  {name}")
+
+
+def alternate(sides: dict, repeats: int) -> dict[str, list]:
+    """Each side (a callable returning (result, seconds)) run `repeats` times in turn; the samples by label."""
+    samples = {label: [] for label in sides}
+    for _ in range(max(1, repeats)):
+        for label, side in sides.items():
+            samples[label].append(side())
+            print(f"  {label}: {samples[label][-1][1]:.2f} s", flush=True)
+    return samples
+
+
+def print_ratios(samples: dict[str, list], ours: str, goal: float, reference: str) -> bool:
+    """Best and median of each side, the command's ratio to each original side against `goal`; whether every
+    side's result equals the first result of `reference`."""
+    expected = samples[reference][0][0]
+    identical = all(result == expected for runs in samples.values() for result, _ in runs)
+    figures = {label: (min(s for _, s in runs), statistics.median(s for _, s in runs))
+               for label, runs in samples.items()}
+    ours_best, ours_median = figures[ours]
+    for label, (best, median) in figures.items():
+        line = f"{label:<36} best {best:6.2f} s, median {median:6.2f} s"
+        if label.startswith("original"):
+            ratio = ours_median / median
+            line += (f"; the command / this: {ours_best / best:.3f} (best), {ratio:.3f} (median): goal <= {goal} "
+                     f"{'met' if ratio <= goal else 'NOT met'}")
+        print(line)
+    return identical
